@@ -1,0 +1,123 @@
+/**
+ * Activities: thin, typed I/O over the Unpod client and Temporal, built by a factory over their dependencies
+ * so tests hand in real ones pointed at the simulator and a test server.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { UnpodHttpError, UnpodRateLimitError, isUnpodError, type UnpodClient } from '../src/unpod';
+import type { Call } from '../src/unpod/schemas';
+import { METADATA_ATTEMPT, METADATA_RUN_ID, METADATA_TASK_WORKFLOW_ID } from '../src/unpod/paths';
+import { batchContentsQuery, type CallSnapshot, type ContactBatchInput } from '../workflows/definitions';
+import { contactBatchWorkflowId } from '../workflows/ids';
+
+/** Failure types, one const map, so workflows can tell them apart. */
+export const FAILURE_TYPES = {
+  rejected: 'UnpodRequestRejected',
+  unpod: 'UnpodUnavailable',
+  notFound: 'UnpodNotFound',
+} as const;
+
+export interface ActivityDeps {
+  unpod: UnpodClient;
+  temporal: Client;
+}
+
+export interface CreateCallInput {
+  idempotencyKey: string;
+  taskWorkflowId: string;
+  runId: string;
+  attempt: number;
+  pipeId: string;
+  agentId?: string;
+  fromNumber?: string;
+  toNumber: string;
+  instructions?: string;
+  metadata: Record<string, string>;
+}
+
+export function toCallSnapshot(call: Call): CallSnapshot {
+  return {
+    callId: call.call_id,
+    status: call.status,
+    endReason: call.end_reason ?? null,
+    startedAt: call.started_at ?? null,
+    endedAt: call.ended_at ?? null,
+    durationS: call.duration_s ?? null,
+    transcript: call.transcript ?? null,
+    summary: call.summary ?? null,
+    recordingUrl: call.recording_url ?? null,
+    cost: call.cost ?? null,
+  };
+}
+
+/** Maps a client error onto Temporal's retry layer. */
+function toFailure(err: unknown): unknown {
+  if (!isUnpodError(err)) return err;
+  if (err instanceof UnpodRateLimitError) {
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.unpod,
+      message: err.message,
+      nonRetryable: false,
+      nextRetryDelay: err.retryAfterMs ?? undefined,
+      cause: err,
+    });
+  }
+  if (err instanceof UnpodHttpError && err.statusCode === 404) {
+    return ApplicationFailure.create({ type: FAILURE_TYPES.notFound, message: err.message, nonRetryable: true });
+  }
+  return ApplicationFailure.create({
+    type: err.retryable ? FAILURE_TYPES.unpod : FAILURE_TYPES.rejected,
+    message: err.message,
+    nonRetryable: !err.retryable,
+    nextRetryDelay: err instanceof UnpodHttpError && err.retryAfterMs ? err.retryAfterMs : undefined,
+  });
+}
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+export function createActivities({ unpod, temporal }: ActivityDeps) {
+  return {
+    async createCall(input: CreateCallInput): Promise<CallSnapshot> {
+      const call = await mapped(() =>
+        unpod.calls.create(
+          {
+            pipe_id: input.pipeId,
+            to_number: input.toNumber,
+            agent_id: input.agentId,
+            from_number: input.fromNumber,
+            instructions: input.instructions,
+            metadata: {
+              ...input.metadata,
+              [METADATA_TASK_WORKFLOW_ID]: input.taskWorkflowId,
+              [METADATA_RUN_ID]: input.runId,
+              [METADATA_ATTEMPT]: input.attempt,
+            },
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      );
+      return toCallSnapshot(call);
+    },
+
+    async getCall(callId: string): Promise<CallSnapshot> {
+      return toCallSnapshot(await mapped(() => unpod.calls.get(callId)));
+    },
+
+    async hangupCall(callId: string): Promise<CallSnapshot> {
+      return toCallSnapshot(await mapped(() => unpod.calls.hangup(callId)));
+    },
+
+    /** Reads one contact batch from the workflow that holds it (Temporal is the only store). */
+    async loadBatch(runId: string, batchNo: number): Promise<ContactBatchInput> {
+      return temporal.workflow.getHandle(contactBatchWorkflowId(runId, batchNo)).query(batchContentsQuery);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,83 @@
+/**
+ * A campaign's retry policy from a JSON file (or API body): every field optional, durations as milliseconds
+ * or strings such as "2h", "30 minutes". Validated with zod; errors name the field.
+ */
+import fs from 'node:fs';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
+
+const duration = z.union([z.number().int().nonnegative(), z.string().min(1)]).transform((v, ctx) => {
+  try {
+    const ms = typeof v === 'number' ? v : msToNumber(v as Parameters<typeof msToNumber>[0]);
+    if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');
+    return ms;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `'${v}' is not a duration (use milliseconds or e.g. "2h", "30m")` });
+    return z.NEVER;
+  }
+});
+const retries = z.number().int().min(0).max(20);
+
+export const policyFileSchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    noAnswer: z.object({ maxRetries: retries.optional(), delay: duration.optional() }).strict().optional(),
+    voicemail: z
+      .object({ retry: z.boolean().optional(), maxRetries: retries.optional(), delay: duration.optional() })
+      .strict()
+      .optional(),
+    failure: z.object({ maxRetries: retries.optional(), delay: duration.optional() }).strict().optional(),
+    retryShift: duration.optional(),
+    pollInterval: duration.optional(),
+    maxCallDuration: duration.optional(),
+  })
+  .strict();
+export type PolicyFile = z.input<typeof policyFileSchema>;
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  readonly code = 'INVALID_POLICY';
+}
+
+export function policyFrom(value: unknown, base: CampaignPolicy = DEFAULT_POLICY, source = 'policy'): CampaignPolicy {
+  const parsed = policyFileSchema.safeParse(value);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new PolicyError(`${source} is not a valid policy:\n${lines.join('\n')}`);
+  }
+  const p = parsed.data;
+  return {
+    maxAttempts: p.maxAttempts ?? base.maxAttempts,
+    noAnswer: { maxRetries: p.noAnswer?.maxRetries ?? base.noAnswer.maxRetries, delayMs: p.noAnswer?.delay ?? base.noAnswer.delayMs },
+    voicemail: {
+      retry: p.voicemail?.retry ?? base.voicemail.retry,
+      maxRetries: p.voicemail?.maxRetries ?? base.voicemail.maxRetries,
+      delayMs: p.voicemail?.delay ?? base.voicemail.delayMs,
+    },
+    failure: { maxRetries: p.failure?.maxRetries ?? base.failure.maxRetries, delayMs: p.failure?.delay ?? base.failure.delayMs },
+    retryShiftMs: p.retryShift ?? base.retryShiftMs,
+    pollIntervalMs: p.pollInterval ?? base.pollIntervalMs,
+    maxCallMs: p.maxCallDuration ?? base.maxCallMs,
+  };
+}
+
+export function loadPolicyFile(path: string): CampaignPolicy {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new PolicyError(`--policy ${path}: cannot read JSON (${(err as Error).message})`);
+  }
+  return policyFrom(raw, DEFAULT_POLICY, `--policy ${path}`);
+}
+
+/** Short delays for demos and tests: the same shape, seconds instead of hours. */
+export const DEMO_POLICY: CampaignPolicy = {
+  ...DEFAULT_POLICY,
+  noAnswer: { maxRetries: 2, delayMs: 3_000 },
+  voicemail: { retry: true, maxRetries: 1, delayMs: 3_000 },
+  failure: { maxRetries: 1, delayMs: 2_000 },
+  pollIntervalMs: 5_000,
+  maxCallMs: 60_000,
+};

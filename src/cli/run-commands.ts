@@ -1,0 +1,208 @@
+/**
+ * The run commands: start, status, tasks, pause, resume, cancel, export, retry. Each takes a connected client
+ * and prints; errors name the flag, row or id at fault.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'csv-stringify';
+import type { CountryCode } from 'libphonenumber-js';
+import { ingestContacts, ingestJsonContacts, loadDoNotCall, type IngestSummary } from '../contacts';
+import type { Contact, ContactBatch } from '../contacts/contact';
+import { startRun, type RunSettings } from '../campaign/start-run';
+import { getProgress, iterateTasks, listTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
+import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress, type TaskStatus } from '../../workflows/definitions';
+import { campaignWorkflowId } from '../../workflows/ids';
+import { progressLine, progressTable, table } from './output';
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export interface StartOptions {
+  settings: RunSettings;
+  region: CountryCode;
+  doNotCall?: string;
+  rejects?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+  json?: boolean;
+  batchSize?: number;
+}
+
+function summaryText(file: string, s: IngestSummary): string {
+  const lines = [
+    `${file}: ${s.rows} rows — ${s.valid} to call, ${s.skipped.duplicate} duplicate, ${s.skipped.do_not_call} on the do-not-call list, ${s.rejected} rejected`,
+  ];
+  for (const r of s.rejects) lines.push(`  line ${r.line}${r.column ? `, column ${r.column}` : ''}: ${r.reason}`);
+  if (s.rejected > s.rejects.length) lines.push(`  … and ${s.rejected - s.rejects.length} more`);
+  if (s.rejectsPath && s.rejected) lines.push(`  rejected rows written to ${s.rejectsPath}`);
+  return lines.join('\n');
+}
+
+export async function startCommand(
+  client: Client | null,
+  taskQueue: string,
+  file: string,
+  o: StartOptions,
+): Promise<{ runId?: string; progress?: CampaignProgress }> {
+  if (!fs.existsSync(file)) throw new CliError(`<csv> ${file}: no such file`);
+  const doNotCall = o.doNotCall ? await loadDoNotCall(o.doNotCall, o.region) : undefined;
+  const rejectsPath = o.rejects ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
+  const { batches, summary } = ingestContacts(fs.createReadStream(file), {
+    defaultRegion: o.region,
+    doNotCall,
+    rejectsPath,
+    batchSize: o.batchSize,
+  });
+
+  if (o.dryRun || !client) {
+    for await (const _ of batches) {
+      // drain: validation only
+    }
+    const s = await summary;
+    if (o.json) console.log(JSON.stringify({ dryRun: true, summary: s }, null, 2));
+    else {
+      console.log(summaryText(file, s));
+      console.log('\npreview (dry run: nothing started):');
+      console.log(table(s.preview.map((c) => ({ line: c.line, phone: c.phone, name: c.name ?? '', metadata: JSON.stringify(c.metadata) }))));
+    }
+    return {};
+  }
+
+  const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
+  const s = await summary;
+  if (o.json && !o.wait) console.log(JSON.stringify({ runId: started.runId, summary: s }, null, 2));
+  else if (!o.json) {
+    console.log(`run ${started.runId} started (workflow ${started.workflowId})`);
+    console.log(summaryText(file, s));
+  }
+  if (!o.wait) return { runId: started.runId };
+  const final = await watchProgress(client, started.runId, !o.json);
+  if (o.json) console.log(JSON.stringify({ runId: started.runId, summary: s, progress: final }, null, 2));
+  else console.log(`\n${progressTable(final)}`);
+  return { runId: started.runId, progress: final };
+}
+
+/** Polls the progress query until the run ends, printing a live line when interactive. */
+export async function watchProgress(client: Client, runId: string, print: boolean, everyMs = 500): Promise<CampaignProgress> {
+  for (;;) {
+    const p = await getProgress(client, runId);
+    if (print) {
+      if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+      else console.log(progressLine(p));
+    }
+    if (p.state === 'completed' || p.state === 'canceled') {
+      if (print && process.stdout.isTTY) process.stdout.write('\n');
+      return p;
+    }
+    await delay(everyMs);
+  }
+}
+
+export async function statusCommand(client: Client, runId: string, o: { watch?: boolean; json?: boolean }): Promise<void> {
+  if (o.watch) {
+    const p = await watchProgress(client, runId, !o.json);
+    if (o.json) console.log(JSON.stringify(p, null, 2));
+    else console.log(progressTable(p));
+    return;
+  }
+  const p = await getProgress(client, runId);
+  if (o.json) console.log(JSON.stringify(p, null, 2));
+  else {
+    console.log(`run ${runId}: ${p.state}, ${p.total} contacts${p.inputClosed ? '' : ' (input still arriving)'}`);
+    console.log(`started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta}` : ''}`);
+    console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}\n`);
+    console.log(progressTable(p));
+  }
+  return;
+}
+
+export async function tasksCommand(client: Client, runId: string, o: { status?: TaskStatus; json?: boolean }): Promise<void> {
+  await getProgress(client, runId); // names a missing run
+  const tasks = await listTasks(client, runId, o.status);
+  if (o.json) console.log(JSON.stringify(tasks, null, 2));
+  else
+    console.log(
+      table(
+        tasks.map((t) => ({
+          line: t.line,
+          phone: t.phone,
+          name: t.name ?? '',
+          status: t.status,
+          attempts: t.attempts.length,
+          end_reason: t.endReason ?? '',
+          reason: t.reason ?? (t.nextAttemptAt ? `next attempt ${t.nextAttemptAt}` : ''),
+        })),
+      ),
+    );
+  return;
+}
+
+export async function controlCommand(client: Client, runId: string, action: 'pause' | 'resume' | 'cancel', hangup = false): Promise<void> {
+  const before = await getProgress(client, runId);
+  if (before.state === 'completed' || before.state === 'canceled') throw new CliError(`run ${runId} is already ${before.state}`);
+  const handle = client.workflow.getHandle(campaignWorkflowId(runId));
+  if (action === 'pause') await handle.signal(pauseSignal);
+  else if (action === 'resume') await handle.signal(resumeSignal);
+  else await handle.signal(cancelSignal, { hangup });
+  console.log(`run ${runId}: ${action}${action === 'cancel' ? (hangup ? ' (calls in progress hung up)' : ' (calls in progress allowed to finish)') : ''} requested`);
+  return;
+}
+
+export async function exportCommand(client: Client, runId: string, o: { format: 'csv' | 'json'; out?: string }): Promise<void> {
+  await getProgress(client, runId);
+  const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
+  const rows = Readable.from(
+    (async function* () {
+      for await (const t of iterateTasks(client, runId)) yield toExportRow(t);
+    })(),
+  );
+  if (o.format === 'json') {
+    const all = (await listTasks(client, runId)).map(toExportRow);
+    out.write(JSON.stringify(all, null, 2) + '\n');
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      const csv = stringify({ header: true });
+      rows.pipe(csv).on('error', reject);
+      csv.pipe(out, { end: out !== process.stdout });
+      csv.on('end', resolve).on('error', reject);
+    });
+  }
+  if (o.out) await new Promise((r) => (out as fs.WriteStream).end(r));
+  return;
+}
+
+const RETRY_FILTERS = {
+  failed: (s: TaskStatus) => s === 'failed',
+  'no-answer': (_s: TaskStatus, endReason: string | null) => endReason === 'USER_DID_NOT_PICK_UP' || endReason === 'USER_HUNG_UP_RINGING',
+} as const;
+
+export async function retryCommand(
+  client: Client,
+  taskQueue: string,
+  runId: string,
+  which: keyof typeof RETRY_FILTERS,
+  settings: RunSettings,
+  json?: boolean,
+): Promise<void> {
+  const before = await getProgress(client, runId);
+  if (before.state !== 'completed' && before.state !== 'canceled') {
+    throw new CliError(`run ${runId} is still ${before.state}: retry a run once it has ended`);
+  }
+  const tasks = (await listTasks(client, runId)).filter((t) => RETRY_FILTERS[which](t.status, t.endReason));
+  if (tasks.length === 0) {
+    console.log(`run ${runId}: no contacts ended ${which}; nothing to retry`);
+    return;
+  }
+  const contacts: Contact[] = tasks.map((t) => ({ phone: t.phone, line: t.line, name: t.name ?? undefined, metadata: t.metadata }));
+  const { batches } = ingestJsonContacts(contacts, { defaultRegion: 'US' });
+  const started = await startRun(client, taskQueue, { ...settings, source: `retry of ${runId} (${which})` }, batches as AsyncIterable<ContactBatch>);
+  if (json) console.log(JSON.stringify({ runId: started.runId, contacts: started.contacts, retryOf: runId }));
+  else console.log(`run ${started.runId} started over ${started.contacts} contacts of ${runId} that ended ${which}`);
+  return;
+}
+
+export { RunNotFoundError };

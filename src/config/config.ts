@@ -1,0 +1,120 @@
+/**
+ * Configuration: one zod schema over the environment. `loadConfig(env)` is pure: nothing is read at import
+ * time, and every bad variable is named in one error.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
+
+export const envSchema = z
+  .object({
+    // Temporal: unset TEMPORAL_ADDRESS means "start the embedded dev server".
+    TEMPORAL_ADDRESS: optionalString,
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('unpod-campaigns'),
+    TEMPORAL_API_KEY: optionalString,
+    TEMPORAL_TLS: bool,
+    TEMPORAL_TLS_CERT_PATH: optionalString,
+    TEMPORAL_TLS_KEY_PATH: optionalString,
+    TEMPORAL_CLI_PATH: optionalString,
+    TEMPORAL_DEV_SERVER_IP: z.string().default('127.0.0.1'),
+    TEMPORAL_DEV_SERVER_PORT: port.default(7233),
+    TEMPORAL_UI_PORT: port.default(8233),
+    TEMPORAL_DB_FILE: z.string().default('.data/temporal.sqlite'),
+
+    // Unpod: both set means "talk to this account"; both unset means "start and use the simulator".
+    UNPOD_BASE_URL: optionalString.pipe(z.url().optional()),
+    UNPOD_API_KEY: optionalString,
+    UNPOD_WEBHOOK_SECRET: z.string().min(8).default('whsec_simulator'),
+    UNPOD_PIPE_ID: z.string().min(1).default('pipe_default'),
+    UNPOD_AGENT_ID: optionalString,
+    UNPOD_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+
+    // The simulator, when it is used.
+    SIMULATOR_HOST: z.string().default('127.0.0.1'),
+    SIMULATOR_PORT: port.default(8090),
+    SIMULATOR_SPEED: z.coerce.number().positive().default(20),
+    SIMULATOR_API_KEY: z.string().min(1).default('sim_test_key'),
+
+    // Our HTTP server (webhooks in, health, API).
+    HTTP_HOST: z.string().default('127.0.0.1'),
+    HTTP_PORT: port.default(8080),
+    /** Base URL under which Unpod reaches our webhook receiver; defaults to http://HTTP_HOST:HTTP_PORT. */
+    PUBLIC_URL: optionalString.pipe(z.url().optional()),
+
+    DEFAULT_REGION: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as US or IN')
+      .default('US'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    // Worker tuning.
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1000),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
+    WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.UNPOD_BASE_URL) !== Boolean(env.UNPOD_API_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.UNPOD_BASE_URL ? 'UNPOD_API_KEY' : 'UNPOD_BASE_URL'],
+        message: 'UNPOD_BASE_URL and UNPOD_API_KEY go together: set both to use a real Unpod account, or neither to use the simulator',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  temporal: {
+    /** undefined: start the embedded dev server. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+  };
+  unpod: { baseUrl: string; apiKey: string; useSimulator: boolean; webhookSecret: string; pipeId: string; agentId?: string; timeoutMs: number };
+  http: { host: string; port: number; publicUrl: string };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'UNPOD_CAMPAIGNS_CONFIG';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const useSimulator = !e.UNPOD_BASE_URL;
+  return {
+    env: e,
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    unpod: {
+      useSimulator,
+      baseUrl: e.UNPOD_BASE_URL ?? `http://${e.SIMULATOR_HOST}:${e.SIMULATOR_PORT}`,
+      apiKey: e.UNPOD_API_KEY ?? e.SIMULATOR_API_KEY,
+      webhookSecret: e.UNPOD_WEBHOOK_SECRET,
+      pipeId: e.UNPOD_PIPE_ID,
+      agentId: e.UNPOD_AGENT_ID,
+      timeoutMs: e.UNPOD_TIMEOUT_MS,
+    },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}` },
+  };
+}

@@ -1,0 +1,32 @@
+/** Builds the server and listens; `close()` stops accepting, finishes in-flight requests and resolves. */
+import type { AddressInfo } from 'node:net';
+import { buildHttpServer, type HttpServerDeps } from './server';
+
+export interface StartHttpServerOptions extends HttpServerDeps {
+  host: string;
+  port: number;
+}
+
+export interface RunningHttpServer {
+  /** e.g. http://127.0.0.1:8080 (the bound port when 0 was asked). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(opts: StartHttpServerOptions): Promise<RunningHttpServer> {
+  const { host, port, ...deps } = opts;
+  const app = await buildHttpServer(deps);
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostPart}:${addr.port}`,
+    close: () => (closing ??= app.close().then(() => undefined)),
+  };
+}

@@ -1,0 +1,106 @@
+/** startSimulator: wires the engine, webhooks, faults and routes into a fastify server. */
+import Fastify, { type FastifyError } from 'fastify';
+import { DEFAULT_ACCOUNT } from './accounts';
+import { FaultInjector } from './faults';
+import { LedgerBook } from './ledger';
+import { rngStream } from './prng';
+import { registerAdminRoutes } from './routes-admin';
+import { registerCallRoutes } from './routes-calls';
+import { registerResourceRoutes } from './routes-resources';
+import { CallEngine } from './state-machine';
+import { Timers } from './timers';
+import type { RunningSimulator, SimulatorOptions } from './types';
+import { WebhookDispatcher } from './webhooks';
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const speed = opts.speed ?? 1;
+  if (!(speed > 0)) throw new Error(`simulator speed must be > 0, got ${speed}`);
+  const seed = opts.seed ?? Date.now() >>> 0;
+  const app = Fastify({
+    logger: opts.logger ? { level: 'info' } : false,
+    routerOptions: { ignoreTrailingSlash: true },
+    forceCloseConnections: true,
+  });
+  const log = (msg: string) => app.log.warn(msg);
+  const timers = new Timers((err) => app.log.error({ err }, 'simulator timer failed'));
+  const ledger = new LedgerBook();
+  const webhooks = new WebhookDispatcher(
+    opts.webhookUrl,
+    opts.webhookSecret ?? 'whsec_simulator',
+    { ...(opts.webhookFaults ?? {}) },
+    rngStream(seed, 1),
+    timers,
+    ledger,
+    log,
+  );
+  const faults = new FaultInjector(opts.faults, rngStream(seed, 2), ledger);
+  const engine = new CallEngine({
+    accounts: opts.accounts && opts.accounts.length > 0 ? opts.accounts : [DEFAULT_ACCOUNT],
+    speed,
+    rateWindowMs: opts.rateWindowMs ?? 60_000,
+    dayMs: opts.dayMs,
+    outcomes: opts.outcomes ?? 'scripted',
+    scripts: opts.scripts ?? {},
+    rng: rngStream(seed, 0),
+    timers,
+    ledger,
+    webhooks,
+  });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const err = new Error('request body is not valid JSON') as FastifyError;
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) app.log.error({ err }, 'simulator error');
+    void reply.code(status).send({ detail: err.message });
+  });
+  app.setNotFoundHandler(
+    (req, reply) =>
+      void reply.code(404).send({ detail: `no route for ${req.method} ${req.url.split('?')[0]}` }),
+  );
+  app.addHook('onRequest', faults.hook);
+
+  const control: Omit<RunningSimulator, 'url' | 'close'> = {
+    ledger: () => ledger.snapshot(),
+    setFaults: (f) => faults.set(f),
+    setWebhookFaults: (f) => webhooks.setFaults(f),
+    setWebhookUrl: (url) => webhooks.setUrl(url),
+    setLimits: (accountId, l) => engine.setLimits(accountId, l),
+    script: (num, steps) => engine.script(num, steps),
+    reset: () => engine.reset(),
+  };
+  registerCallRoutes(app, engine);
+  registerResourceRoutes(app, engine);
+  registerAdminRoutes(app, control, (id) => engine.accounts.has(id));
+
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    ...control,
+    url: `http://${urlHost}:${port}`,
+    close: () => {
+      closing ??= (async () => {
+        timers.close();
+        faults.close();
+        await webhooks.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

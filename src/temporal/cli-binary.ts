@@ -1,0 +1,118 @@
+/**
+ * Finds the Temporal CLI (it holds the dev server) or builds it once.
+ *
+ * Order: TEMPORAL_CLI_PATH; `temporal` on PATH; a cached build in the user's cache directory; a fresh build
+ * with `go install` into that cache; else undefined, and callers let the SDK download its own server (what a
+ * user with internet gets). Run directly (`npm run temporal:cli`) it prints the path, building it if need be.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Newer tags carry a `replace` directive that `go install pkg@version` refuses. */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+export type CliSource = 'env' | 'path' | 'cache' | 'built';
+export interface ResolvedCli {
+  path: string;
+  source: CliSource;
+}
+
+type Log = (line: string) => void;
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'unpod-campaigns', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Looks without building. */
+export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): ResolvedCli | undefined {
+  const fromEnv = env.TEMPORAL_CLI_PATH;
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file`);
+    return { path: fromEnv, source: 'env' };
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return { path: fromPath, source: 'path' };
+  const cached = path.join(cacheDir(env), 'temporal');
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  return undefined;
+}
+
+function goInstall(gobin: string, extraEnv: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv) {
+  return spawnSync('go', ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...env, GOBIN: gobin, GOFLAGS: '-buildvcs=false', ...extraEnv },
+    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+}
+
+/** Builds the CLI into the cache with `go install`. Returns undefined when Go is missing or the build fails. */
+export function buildTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log = console.error): string | undefined {
+  if (!onPath('go', env)) {
+    log('temporal-cli: Go is not installed, so the Temporal CLI cannot be built here');
+    return undefined;
+  }
+  const dir = cacheDir(env);
+  fs.mkdirSync(dir, { recursive: true });
+  // Build into a private folder and rename, so a concurrent run never sees half a binary.
+  const staging = fs.mkdtempSync(path.join(dir, '.build-'));
+  log(`temporal-cli: building ${MODULE}@${TEMPORAL_CLI_VERSION} with go install into ${dir} (a few minutes, once)`);
+  try {
+    let result = goInstall(staging, {}, env);
+    if (result.status !== 0 && /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')) {
+      log(
+        "temporal-cli: Go's checksum database cannot be reached; building again with GOSUMDB=off " +
+          '(modules still come from the configured GOPROXY; their hashes are not checked against the database)',
+      );
+      result = goInstall(staging, { GOSUMDB: 'off' }, env);
+    }
+    if (result.status !== 0) {
+      log(`temporal-cli: go install failed (exit ${result.status}):\n${result.stderr ?? ''}`);
+      return undefined;
+    }
+    if (result.stderr) process.stderr.write(result.stderr);
+    const target = path.join(dir, 'temporal');
+    fs.renameSync(path.join(staging, 'temporal'), target);
+    log(`temporal-cli: built ${target}`);
+    return target;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Finds or builds. undefined means: fall back to the SDK's own download. */
+export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log = console.error): ResolvedCli | undefined {
+  const found = findTemporalCli(env);
+  if (found) return found;
+  const built = buildTemporalCli(env, log);
+  if (built) return { path: built, source: 'built' };
+  log("temporal-cli: not found and not built; the Temporal SDK will try to download its own dev server");
+  return undefined;
+}
+
+if (require.main === module) {
+  const resolved = resolveTemporalCli();
+  if (!resolved) process.exit(1);
+  console.log(resolved.path);
+}

@@ -1,0 +1,51 @@
+/**
+ * The worker: registers the workflows and the activities over a real Unpod client and Temporal client.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { UnpodClient } from '../unpod';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export interface WorkerTuning {
+  maxCachedWorkflows?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  shutdownGraceTimeMs?: number;
+}
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  /** Used by activities that read Temporal (contact batches). */
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  unpod: UnpodClient;
+  tuning?: WorkerTuning;
+  /** A pre-built bundle (tests build once per process); else the worker bundles workflows/ itself. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ unpod: o.unpod, temporal: o.client }),
+    maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
+    shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundles workflows/ once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  return bundle;
+}
+
+export { Connection };

@@ -1,0 +1,202 @@
+/**
+ * The campaign engine end to end: a real Temporal dev server, a real worker, the simulator placing calls and
+ * sending signed webhooks to the real HTTP server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { getProgress, listTasks, tasksQuery } from '../src/campaign/run-queries';
+import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress } from '../workflows/definitions';
+import { campaignWorkflowId } from '../workflows/ids';
+import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+
+async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 60_000): Promise<CampaignProgress> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await getProgress(stack.env.client, runId);
+    if (p.state === 'completed' || p.state === 'canceled') return p;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
+    await delay(200);
+  }
+}
+
+/** +1 415 555 01NN: the simulator decides the outcome by NN (src/simulator rule table). */
+const num = (nn: string, block = '01') => `+1415555${block}${nn}`;
+
+describe('campaign engine', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('calls every contact and follows the retry policy for each end_reason', async () => {
+    const expected: Record<string, { status: string; reasons: string[] }> = {
+      '00': { status: 'completed', reasons: ['USER_HUNG_UP_IN_CALL'] },
+      '50': { status: 'completed', reasons: ['USER_DID_NOT_PICK_UP', 'USER_HUNG_UP_IN_CALL'] },
+      '60': { status: 'failed', reasons: ['USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP'] },
+      '65': { status: 'completed', reasons: ['VOICEMAIL_DETECTED_PRECONNECT', 'USER_HUNG_UP_IN_CALL'] },
+      '70': { status: 'failed', reasons: ['AGENT_HUNG_UP_VOICEMAIL_DETECTED', 'AGENT_HUNG_UP_VOICEMAIL_DETECTED'] },
+      '73': { status: 'failed', reasons: ['USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING'] },
+      '75': { status: 'failed', reasons: ['SIP_FAILED_WRONG_NUMBER'] },
+      '78': { status: 'failed', reasons: ['SIP_FAILED_NUMBER_BLOCKED'] },
+      '80': { status: 'completed', reasons: ['AGENT_HUNG_UP_SILENCE_DETECTED'] },
+      '85': { status: 'completed', reasons: ['MAX_DURATION_REACHED'] },
+      '87': { status: 'completed', reasons: ['IDLE_TIMEOUT', 'USER_HUNG_UP_IN_CALL'] },
+      '90': { status: 'failed', reasons: ['SIP_TRUNK_CONFIG_ERROR', 'SIP_TRUNK_CONFIG_ERROR'] },
+      '95': { status: 'completed', reasons: ['USER_HUNG_UP_IN_CALL'] },
+    };
+    const contacts = Object.keys(expected).map((nn, i) => contact(num(nn), i + 2));
+    const dup = { ...contact(num('00'), 20), skipReason: 'duplicate' as const, skipDetail: 'duplicate of line 2' };
+    const runId = await stack.run(contacts, { skipped: [dup] });
+    const progress = await waitForEnd(stack, runId);
+
+    const tasks = await listTasks(stack.env.client, runId);
+    const skipped = tasks.filter((t) => t.status === 'skipped');
+    assert.deepEqual(
+      skipped.map((t) => [t.line, t.reason]),
+      [[20, 'duplicate: duplicate of line 2']],
+    );
+    assert.equal(skipped[0]!.attempts.length, 0, 'a skipped row is never dialed');
+    const byPhone = new Map(tasks.filter((t) => t.status !== 'skipped').map((t) => [t.phone, t]));
+    for (const [nn, want] of Object.entries(expected)) {
+      const t = byPhone.get(num(nn));
+      assert.ok(t, `task for ${nn}`);
+      assert.equal(t.status, want.status, `${nn}: ${t.reason}`);
+      assert.deepEqual(
+        t.attempts.map((a) => a.endReason),
+        want.reasons,
+        `${nn} end reasons`,
+      );
+    }
+    // The lost webhook (95) was found by polling; the others by webhook.
+    assert.equal(byPhone.get(num('95'))!.attempts[0]!.endedBy, 'poll');
+    assert.equal(byPhone.get(num('00'))!.attempts[0]!.endedBy, 'webhook');
+
+    const completed = Object.values(expected).filter((e) => e.status === 'completed').length;
+    const failed = Object.values(expected).length - completed;
+    assert.equal(progress.total, contacts.length + 1);
+    assert.equal(progress.counts.completed, completed);
+    assert.equal(progress.counts.failed, failed);
+    assert.equal(progress.counts.skipped, 1);
+    assert.equal(progress.counts.pending, 0);
+    const attempts = Object.values(expected).reduce((n, e) => n + e.reasons.length, 0);
+    assert.equal(progress.attempts, attempts);
+
+    // Every attempt dialed exactly once: the ledger holds one dial per attempt and no duplicates.
+    const ledger = stack.simulator.ledger();
+    const dials = ledger.dials.filter((d) => d.task_workflow_id?.includes(runId));
+    assert.equal(dials.length, attempts);
+    assert.deepEqual(ledger.duplicates, []);
+
+    // Visibility: the run id search attribute lists the run's tasks.
+    let listed = 0;
+    for await (const _ of stack.env.client.workflow.list({ query: tasksQuery(runId) })) listed++;
+    assert.equal(listed, contacts.length + 1);
+  });
+
+  it('changes nothing when every webhook is delivered twice', async () => {
+    stack.simulator.setWebhookFaults({ duplicateRate: 1 });
+    try {
+      const contacts = ['00', '50', '75'].map((nn, i) => contact(num(nn, '02'), i + 2));
+      const runId = await stack.run(contacts);
+      const p = await waitForEnd(stack, runId);
+      assert.equal(p.counts.completed, 2);
+      assert.equal(p.counts.failed, 1);
+      assert.equal(p.attempts, 4);
+      const tasks = await listTasks(stack.env.client, runId);
+      assert.deepEqual(
+        tasks.map((t) => t.attempts.length),
+        [1, 2, 1],
+      );
+      assert.ok(stack.simulator.ledger().counts.webhooks_duplicated > 0, 'the simulator did duplicate webhooks');
+    } finally {
+      stack.simulator.setWebhookFaults({});
+    }
+  });
+
+  it('finds calls by polling when every webhook is lost', async () => {
+    stack.simulator.setWebhookFaults({ lossRate: 1 });
+    try {
+      const runId = await stack.run([contact(num('01', '03'), 2), contact(num('51', '03'), 3)]);
+      const p = await waitForEnd(stack, runId);
+      assert.equal(p.counts.completed, 2);
+      const tasks = await listTasks(stack.env.client, runId);
+      assert.ok(tasks.every((t) => t.attempts.every((a) => a.endedBy === 'poll')));
+    } finally {
+      stack.simulator.setWebhookFaults({});
+    }
+  });
+
+  it('hangs up a stuck call at the hard cap and counts it a failure', async () => {
+    const runId = await stack.run([contact(num('98', '04'), 2)], { policy: { ...FAST_POLICY, maxCallMs: 1_500, pollIntervalMs: 500 } });
+    const p = await waitForEnd(stack, runId);
+    assert.equal(p.counts.failed, 1);
+    const [t] = await listTasks(stack.env.client, runId);
+    assert.equal(t!.attempts.length, 2, 'a hard-cap failure is retried once by the failure rule');
+    assert.ok(t!.attempts.every((a) => a.endedBy === 'hard-cap' && a.endReason === 'CALL_HARD_CAP_EXCEEDED'));
+  });
+
+  it('stops the total attempts at the attempt cap', async () => {
+    const policy = { ...FAST_POLICY, maxAttempts: 2, noAnswer: { maxRetries: 5, delayMs: 200 } };
+    const runId = await stack.run([contact(num('61', '05'), 2)], { policy });
+    await waitForEnd(stack, runId);
+    const [t] = await listTasks(stack.env.client, runId);
+    assert.equal(t!.status, 'failed');
+    assert.equal(t!.attempts.length, 2);
+    assert.match(t!.reason ?? '', /attempt cap of 2/);
+  });
+
+  it('pauses (no new dials), resumes, and finishes', async () => {
+    const contacts = Array.from({ length: 6 }, (_, i) => contact(num(String(10 + i), '06'), i + 2));
+    const runId = await stack.run(contacts, { window: 1 });
+    const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
+    await handle.signal(pauseSignal);
+    await delay(300);
+    const dialsAtPause = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
+    await delay(1_500);
+    const p = await getProgress(stack.env.client, runId);
+    assert.equal(p.state, 'paused');
+    const dialsLater = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
+    assert.equal(dialsLater, dialsAtPause, 'no dial while paused');
+    assert.ok(dialsAtPause < contacts.length);
+    await handle.signal(resumeSignal);
+    const end = await waitForEnd(stack, runId);
+    assert.equal(end.counts.completed, contacts.length);
+  });
+
+  it('cancels: no new dials, calls in progress hung up, the rest counted canceled', async () => {
+    const contacts = Array.from({ length: 5 }, (_, i) => contact(num(String(98 - (i % 2)), String(10 + i)), i + 2));
+    const runId = await stack.run(
+      contacts.map((c, i) => ({ ...c, phone: `+1415555${String(70 + i).padStart(2, '0')}98` })),
+      { window: 2 },
+    );
+    // Wait until the two stuck calls are dialed.
+    for (let i = 0; i < 50 && stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length < 2; i++) {
+      await delay(100);
+    }
+    await stack.env.client.workflow.getHandle(campaignWorkflowId(runId)).signal(cancelSignal, { hangup: true });
+    const p = await waitForEnd(stack, runId);
+    assert.equal(p.state, 'canceled');
+    const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+    assert.equal(dials.length, 2, 'nothing dialed after the cancel');
+    assert.ok(dials.every((d) => d.end_reason === 'HANGUP_REQUESTED'), JSON.stringify(dials));
+    assert.equal(p.counts.canceled + p.counts.completed + p.counts.failed, contacts.length);
+    assert.equal(p.counts.canceled >= 3, true);
+  });
+
+  it('loses nothing and dials nothing twice across a worker restart', async () => {
+    const contacts = Array.from({ length: 30 }, (_, i) => contact(`+14155557${String(i).padStart(3, '0')}`, i + 2));
+    const runId = await stack.run(contacts, { window: 10 });
+    await delay(400);
+    await stack.stopWorker();
+    await delay(500);
+    await stack.startWorker();
+    const p = await waitForEnd(stack, runId, 90_000);
+    const finished = p.counts.completed + p.counts.failed;
+    assert.equal(finished, contacts.length);
+    assert.deepEqual(stack.simulator.ledger().duplicates, []);
+  });
+});

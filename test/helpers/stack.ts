@@ -1,0 +1,121 @@
+/**
+ * A whole test stack on one real Temporal dev server: the Unpod simulator (port 0), the HTTP server receiving its
+ * webhooks (port 0), the Unpod client and a real worker on a fresh task queue.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { Contact, ContactBatch, SkippedContact } from '../../src/contacts/contact';
+import { startHttpServer } from '../../src/http/serve';
+import { startRun, type RunSettings } from '../../src/campaign/start-run';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
+import { UnpodClient } from '../../src/unpod';
+import { createWorker, workflowBundle } from '../../src/worker/worker';
+import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
+import { testEnv, uniqueTaskQueue } from './temporal';
+
+export const WEBHOOK_SECRET = 'whsec_test_secret';
+
+/** Short delays: the retry schedule in milliseconds. */
+export const FAST_POLICY: CampaignPolicy = {
+  ...DEFAULT_POLICY,
+  maxAttempts: 3,
+  noAnswer: { maxRetries: 2, delayMs: 300 },
+  voicemail: { retry: true, maxRetries: 1, delayMs: 300 },
+  failure: { maxRetries: 1, delayMs: 300 },
+  pollIntervalMs: 1_000,
+  maxCallMs: 20_000,
+};
+
+export interface TestStack {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  simulator: RunningSimulator;
+  unpod: UnpodClient;
+  httpUrl: string;
+  worker: Worker;
+  /** Starts the worker (again, after stopWorker) in the background. */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  run(contacts: Contact[], opts?: Partial<RunSettings> & { skipped?: SkippedContact[]; batchSize?: number }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function contact(phone: string, line: number, extra: Partial<Contact> = {}): Contact {
+  return { phone, line, name: `Contact ${line}`, metadata: { clinic: 'Northside' }, ...extra };
+}
+
+async function* toBatches(contacts: Contact[], skipped: SkippedContact[], size: number): AsyncGenerator<ContactBatch> {
+  let batchNo = 0;
+  for (let i = 0; i < Math.max(contacts.length, 1); i += size) {
+    batchNo++;
+    yield { batchNo, contacts: contacts.slice(i, i + size), skipped: batchNo === 1 ? skipped : [] };
+  }
+}
+
+export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestStack> {
+  const env = await testEnv();
+  const taskQueue = uniqueTaskQueue('campaign');
+  const simulator = await startSimulator({
+    speed: 1000,
+    webhookSecret: WEBHOOK_SECRET,
+    seed: 7,
+    // Limits high enough that the engine tests are not about limits (issue 4's tests are).
+    accounts: [{ apiKey: 'sim_test_key', accountId: 'acct_default', callsPerMinute: 100_000, tasksPerDay: 1_000_000, concurrency: 1_000 }],
+    ...sim,
+  });
+  const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: 'sim_test_key', timeoutMs: 5_000 });
+  const http = await startHttpServer({ temporal: env.client, taskQueue, webhookSecret: WEBHOOK_SECRET, host: '127.0.0.1', port: 0 });
+  simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
+  const bundle = await workflowBundle();
+
+  let worker!: Worker;
+  let running: Promise<void> | undefined;
+  const stack: TestStack = {
+    env,
+    taskQueue,
+    simulator,
+    unpod,
+    httpUrl: http.url,
+    get worker() {
+      return worker;
+    },
+    async startWorker() {
+      worker = await createWorker({
+        connection: env.nativeConnection,
+        client: env.client,
+        namespace: 'default',
+        taskQueue,
+        unpod,
+        workflowBundle: bundle,
+        tuning: { shutdownGraceTimeMs: 2_000 },
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      running = undefined;
+    },
+    async run(contacts, opts = {}) {
+      const settings: RunSettings = {
+        accountId: 'acct_default',
+        spaceToken: 'space_test',
+        call: { pipeId: 'pipe_test', agentId: 'agent_test' },
+        policy: FAST_POLICY,
+        window: 50,
+        ...opts,
+      };
+      const started = await startRun(env.client, taskQueue, settings, toBatches(contacts, opts.skipped ?? [], opts.batchSize ?? 250));
+      return started.runId;
+    },
+    async close() {
+      await stack.stopWorker();
+      await http.close();
+      await unpod.close();
+      await simulator.close();
+      await env.teardown();
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}

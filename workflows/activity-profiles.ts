@@ -1,0 +1,25 @@
+/**
+ * Activity options as a few named profiles, each stated once. Activity retries are the one retry layer: the
+ * Unpod client never retries by itself. 429 and 5xx come back retryable (429 with nextRetryDelay from
+ * Retry-After); 4xx validation errors come back non-retryable.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Placing a call: safe to retry because every attempt carries the same idempotency key. */
+export const PLACING: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  scheduleToCloseTimeout: '6 hours',
+};
+
+/** Reading a call's state, and hanging up: idempotent. */
+export const POLLING: ActivityOptions = {
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
+/** Bookkeeping against Temporal itself (loading a contact batch). */
+export const BOOKKEEPING: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};

@@ -1,0 +1,186 @@
+/**
+ * Messages of every workflow (signals, queries, updates) and the types they carry. The CLI, the HTTP server
+ * and the worker import these without importing workflow code.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Contact, SkippedContact } from '../src/contacts/contact';
+import type { CampaignPolicy } from './policy';
+
+// ---------- shared shapes ----------
+
+/** The visible statuses of the docs (pending, ringing, active, completed, failed) plus ours. */
+export const TASK_STATUSES = ['pending', 'ringing', 'active', 'completed', 'failed', 'skipped', 'expired', 'canceled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'skipped', 'expired', 'canceled'];
+
+export interface CallSettings {
+  pipeId: string;
+  agentId?: string;
+  fromNumber?: string;
+}
+
+export interface CampaignInput {
+  runId: string;
+  accountId: string;
+  spaceToken: string;
+  call: CallSettings;
+  policy: CampaignPolicy;
+  /** Most task workflows open at once (dialing, in a call, or waiting for a retry). */
+  window: number;
+  /** ISO time the run was created (client clock; shown in status). */
+  createdAt: string;
+  /** Name of the source (file name or URL) for status and export. */
+  source?: string;
+  /** Carried across continue-as-new; absent on the first run. */
+  state?: CampaignCarriedState;
+}
+
+export interface CampaignCounts {
+  pending: number;
+  ringing: number;
+  active: number;
+  completed: number;
+  failed: number;
+  skipped: number;
+  expired: number;
+  canceled: number;
+}
+
+export type CampaignState = 'running' | 'paused' | 'canceling' | 'canceled' | 'completed';
+
+export interface CampaignProgress {
+  runId: string;
+  state: CampaignState;
+  /** Contacts announced so far (valid and skipped); final once inputClosed. */
+  total: number;
+  inputClosed: boolean;
+  counts: CampaignCounts;
+  attempts: number;
+  retriesWaiting: number;
+  startedAt: string;
+  updatedAt: string;
+  /** Estimated finish, from the rate of tasks finished so far; null until there is a rate. */
+  eta: string | null;
+  continuedAsNew: number;
+}
+
+/** Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1]. */
+export type OpenTaskEntry = [string, 'pending' | 'ringing' | 'active', 0 | 1];
+
+export interface CampaignCarriedState {
+  announced: number[];
+  totalBatches: number | null;
+  totalAnnounced: number;
+  cursorBatch: number;
+  queue: Contact[];
+  queueSkipped: SkippedContact[];
+  open: OpenTaskEntry[];
+  finals: Pick<CampaignCounts, 'completed' | 'failed' | 'skipped' | 'expired' | 'canceled'>;
+  attempts: number;
+  paused: boolean;
+  cancel: { hangup: boolean } | null;
+  startedAt: string;
+  updatedAt: string;
+  continuedAsNew: number;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  callId: string | null;
+  createdAt: string;
+  endedAt: string | null;
+  status: 'pending' | 'ringing' | 'active' | 'completed' | 'failed';
+  endReason: string | null;
+  durationS: number | null;
+  /** How the end was learned: the webhook, a poll, or the hard cap. */
+  endedBy: 'webhook' | 'poll' | 'hard-cap' | 'canceled' | null;
+  decision: string | null;
+}
+
+export interface TaskInput {
+  runId: string;
+  campaignWorkflowId: string;
+  accountId: string;
+  contact: Contact;
+  call: CallSettings;
+  policy: CampaignPolicy;
+  skip?: { reason: string; detail: string };
+  paused?: boolean;
+}
+
+export interface TaskState {
+  taskId: string;
+  runId: string;
+  phone: string;
+  name: string | null;
+  line: number;
+  status: TaskStatus;
+  /** Why the task ended as it did (policy decision, skip reason, cancel). */
+  reason: string | null;
+  endReason: string | null;
+  attempts: AttemptRecord[];
+  nextAttemptAt: string | null;
+  transcript: string | null;
+  summary: string | null;
+  recordingUrl: string | null;
+  cost: number | null;
+  metadata: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a call looks like when it reaches a task: from a webhook or a poll. */
+export interface CallSnapshot {
+  callId: string;
+  status: 'pending' | 'ringing' | 'active' | 'completed' | 'failed';
+  endReason: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationS: number | null;
+  transcript: string | null;
+  summary: string | null;
+  recordingUrl: string | null;
+  cost: number | null;
+}
+
+/** Task → campaign: a status change, or the final outcome. */
+export interface TaskEvent {
+  taskId: string;
+  status: TaskStatus;
+  retryWaiting?: boolean;
+  /** Set when this event starts a new dial attempt. */
+  attemptStarted?: number;
+  final?: boolean;
+}
+
+// ---------- campaignWorkflow ----------
+export interface AddBatchInput {
+  batchNo: number;
+  contacts: number;
+  skipped: number;
+}
+/** Idempotent by batchNo: announcing a batch twice changes nothing. */
+export const addBatchUpdate = defineUpdate<{ accepted: boolean; announced: number }, [AddBatchInput]>('addBatch');
+export const closeInputUpdate = defineUpdate<{ total: number }, [{ totalBatches: number }]>('closeInput');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const cancelSignal = defineSignal<[{ hangup: boolean }]>('cancel');
+export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
+export const progressQuery = defineQuery<CampaignProgress>('progress');
+
+// ---------- callTaskWorkflow ----------
+export const callEndedSignal = defineSignal<[CallSnapshot]>('callEnded');
+export const callStatusSignal = defineSignal<[CallSnapshot]>('callStatus');
+export const taskPauseSignal = defineSignal<[{ paused: boolean }]>('taskPause');
+export const taskCancelSignal = defineSignal<[{ hangup: boolean }]>('taskCancel');
+export const taskStatusQuery = defineQuery<TaskState>('status');
+
+// ---------- contactBatchWorkflow ----------
+export interface ContactBatchInput {
+  runId: string;
+  batchNo: number;
+  contacts: Contact[];
+  skipped: SkippedContact[];
+}
+export const batchContentsQuery = defineQuery<ContactBatchInput>('contents');
+export const batchReleaseSignal = defineSignal('release');

@@ -1,0 +1,4 @@
+/** The workflows the worker registers. */
+export { campaignWorkflow } from './campaign';
+export { callTaskWorkflow } from './call-task';
+export { contactBatchWorkflow } from './contact-batch';
