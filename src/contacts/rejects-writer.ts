@@ -13,6 +13,7 @@ export class RejectsWriter {
   private readonly done: Promise<void>;
   private failed: Error | undefined;
   private count = 0;
+  private ended = false;
 
   private constructor(
     readonly path: string,
@@ -62,12 +63,17 @@ export class RejectsWriter {
 
   /** Flushes and closes the file. */
   async close(): Promise<void> {
-    this.stringifier.end();
+    if (!this.ended) {
+      this.ended = true;
+      this.stringifier.end();
+    }
     await this.done;
   }
 
   /** Closes without waiting (on error paths). */
   abort(): void {
+    if (this.ended) return;
+    this.ended = true;
     this.stringifier.end();
     this.done.catch(() => undefined);
   }

@@ -1,0 +1,16 @@
+export * from './contact';
+export * from './errors';
+export { FIELD_ALIASES, normaliseHeader, type ColumnSources, type ContactField } from './headers';
+export { normalisePhone, canonicalTimeZone, parseCallAt, MAX_INSTRUCTIONS_CHARS, MAX_CONTACT_BYTES } from './validate';
+export { RejectsWriter } from './rejects-writer';
+export {
+  ingestContacts,
+  ingestJsonContacts,
+  loadDoNotCall,
+  DEFAULT_MAX_REPORTED_REJECTS,
+  DEFAULT_PREVIEW_SIZE,
+  DEFAULT_MAX_BATCH_BYTES,
+  type IngestOptions,
+  type IngestSummary,
+  type IngestResult,
+} from './ingest';
