@@ -63,7 +63,11 @@ function toFailure(err: unknown): unknown {
     });
   }
   if (err instanceof UnpodHttpError && err.statusCode === 404) {
-    return ApplicationFailure.create({ type: FAILURE_TYPES.notFound, message: err.message, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.notFound,
+      message: err.message,
+      nonRetryable: true,
+    });
   }
   return ApplicationFailure.create({
     type: err.retryable ? FAILURE_TYPES.unpod : FAILURE_TYPES.rejected,

@@ -3,9 +3,6 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const built = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
-if (fs.existsSync(built)) {
-  require(built);
-} else {
-  require('tsx/cjs');
-  require(path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
-}
+if (!fs.existsSync(built)) require('tsx/cjs');
+const { main } = require(fs.existsSync(built) ? built : path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
+void main();

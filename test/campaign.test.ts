@@ -15,7 +15,8 @@ async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 60_000): 
   for (;;) {
     const p = await getProgress(stack.env.client, runId);
     if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
     await delay(200);
   }
 }
@@ -36,10 +37,19 @@ describe('campaign engine', () => {
     const expected: Record<string, { status: string; reasons: string[] }> = {
       '00': { status: 'completed', reasons: ['USER_HUNG_UP_IN_CALL'] },
       '50': { status: 'completed', reasons: ['USER_DID_NOT_PICK_UP', 'USER_HUNG_UP_IN_CALL'] },
-      '60': { status: 'failed', reasons: ['USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP'] },
+      '60': {
+        status: 'failed',
+        reasons: ['USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP', 'USER_DID_NOT_PICK_UP'],
+      },
       '65': { status: 'completed', reasons: ['VOICEMAIL_DETECTED_PRECONNECT', 'USER_HUNG_UP_IN_CALL'] },
-      '70': { status: 'failed', reasons: ['AGENT_HUNG_UP_VOICEMAIL_DETECTED', 'AGENT_HUNG_UP_VOICEMAIL_DETECTED'] },
-      '73': { status: 'failed', reasons: ['USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING'] },
+      '70': {
+        status: 'failed',
+        reasons: ['AGENT_HUNG_UP_VOICEMAIL_DETECTED', 'AGENT_HUNG_UP_VOICEMAIL_DETECTED'],
+      },
+      '73': {
+        status: 'failed',
+        reasons: ['USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING', 'USER_HUNG_UP_RINGING'],
+      },
       '75': { status: 'failed', reasons: ['SIP_FAILED_WRONG_NUMBER'] },
       '78': { status: 'failed', reasons: ['SIP_FAILED_NUMBER_BLOCKED'] },
       '80': { status: 'completed', reasons: ['AGENT_HUNG_UP_SILENCE_DETECTED'] },
@@ -49,7 +59,11 @@ describe('campaign engine', () => {
       '95': { status: 'completed', reasons: ['USER_HUNG_UP_IN_CALL'] },
     };
     const contacts = Object.keys(expected).map((nn, i) => contact(num(nn), i + 2));
-    const dup = { ...contact(num('00'), 20), skipReason: 'duplicate' as const, skipDetail: 'duplicate of line 2' };
+    const dup = {
+      ...contact(num('00'), 20),
+      skipReason: 'duplicate' as const,
+      skipDetail: 'duplicate of line 2',
+    };
     const runId = await stack.run(contacts, { skipped: [dup] });
     const progress = await waitForEnd(stack, runId);
 
@@ -111,7 +125,10 @@ describe('campaign engine', () => {
         tasks.map((t) => t.attempts.length),
         [1, 2, 1],
       );
-      assert.ok(stack.simulator.ledger().counts.webhooks_duplicated > 0, 'the simulator did duplicate webhooks');
+      assert.ok(
+        stack.simulator.ledger().counts.webhooks_duplicated > 0,
+        'the simulator did duplicate webhooks',
+      );
     } finally {
       stack.simulator.setWebhookFaults({});
     }
@@ -131,7 +148,9 @@ describe('campaign engine', () => {
   });
 
   it('hangs up a stuck call at the hard cap and counts it a failure', async () => {
-    const runId = await stack.run([contact(num('98', '04'), 2)], { policy: { ...FAST_POLICY, maxCallMs: 1_500, pollIntervalMs: 500 } });
+    const runId = await stack.run([contact(num('98', '04'), 2)], {
+      policy: { ...FAST_POLICY, maxCallMs: 1_500, pollIntervalMs: 500 },
+    });
     const p = await waitForEnd(stack, runId);
     assert.equal(p.counts.failed, 1);
     const [t] = await listTasks(stack.env.client, runId);
@@ -155,11 +174,15 @@ describe('campaign engine', () => {
     const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
     await handle.signal(pauseSignal);
     await delay(300);
-    const dialsAtPause = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
+    const dialsAtPause = stack.simulator
+      .ledger()
+      .dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
     await delay(1_500);
     const p = await getProgress(stack.env.client, runId);
     assert.equal(p.state, 'paused');
-    const dialsLater = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
+    const dialsLater = stack.simulator
+      .ledger()
+      .dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
     assert.equal(dialsLater, dialsAtPause, 'no dial while paused');
     assert.ok(dialsAtPause < contacts.length);
     await handle.signal(resumeSignal);
@@ -168,27 +191,40 @@ describe('campaign engine', () => {
   });
 
   it('cancels: no new dials, calls in progress hung up, the rest counted canceled', async () => {
-    const contacts = Array.from({ length: 5 }, (_, i) => contact(num(String(98 - (i % 2)), String(10 + i)), i + 2));
+    const contacts = Array.from({ length: 5 }, (_, i) =>
+      contact(num(String(98 - (i % 2)), String(10 + i)), i + 2),
+    );
     const runId = await stack.run(
       contacts.map((c, i) => ({ ...c, phone: `+1415555${String(70 + i).padStart(2, '0')}98` })),
       { window: 2 },
     );
     // Wait until the two stuck calls are dialed.
-    for (let i = 0; i < 50 && stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length < 2; i++) {
+    for (
+      let i = 0;
+      i < 50 && stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length < 2;
+      i++
+    ) {
       await delay(100);
     }
-    await stack.env.client.workflow.getHandle(campaignWorkflowId(runId)).signal(cancelSignal, { hangup: true });
+    await stack.env.client.workflow
+      .getHandle(campaignWorkflowId(runId))
+      .signal(cancelSignal, { hangup: true });
     const p = await waitForEnd(stack, runId);
     assert.equal(p.state, 'canceled');
     const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
     assert.equal(dials.length, 2, 'nothing dialed after the cancel');
-    assert.ok(dials.every((d) => d.end_reason === 'HANGUP_REQUESTED'), JSON.stringify(dials));
+    assert.ok(
+      dials.every((d) => d.end_reason === 'HANGUP_REQUESTED'),
+      JSON.stringify(dials),
+    );
     assert.equal(p.counts.canceled + p.counts.completed + p.counts.failed, contacts.length);
     assert.equal(p.counts.canceled >= 3, true);
   });
 
   it('loses nothing and dials nothing twice across a worker restart', async () => {
-    const contacts = Array.from({ length: 30 }, (_, i) => contact(`+14155557${String(i).padStart(3, '0')}`, i + 2));
+    const contacts = Array.from({ length: 30 }, (_, i) =>
+      contact(`+14155557${String(i).padStart(3, '0')}`, i + 2),
+    );
     const runId = await stack.run(contacts, { window: 10 });
     await delay(400);
     await stack.stopWorker();

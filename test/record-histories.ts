@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   try {
     const outcomes = ['00', '50', '65', '75', '90', '95'];
     const fixed = outcomes.map((nn, i) => contact(`+1415555${10 + i}${nn}`, i + 2));
-    const skipped = [{ ...fixed[0]!, line: 9, skipReason: 'duplicate' as const, skipDetail: 'duplicate of line 2' }];
+    const skipped = [
+      { ...fixed[0]!, line: 9, skipReason: 'duplicate' as const, skipDetail: 'duplicate of line 2' },
+    ];
     const runId = await stack.run(fixed, { skipped, batchSize: 3, window: 2 });
     const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
     await handle.signal(pauseSignal);
@@ -33,10 +35,15 @@ async function main(): Promise<void> {
       await delay(200);
     }
     const ids = [campaignWorkflowId(runId), contactBatchWorkflowId(runId, 1)];
-    for await (const info of stack.env.client.workflow.list({ query: tasksQuery(runId) })) ids.push(info.workflowId);
+    for await (const info of stack.env.client.workflow.list({ query: tasksQuery(runId) }))
+      ids.push(info.workflowId);
     for (const id of ids) {
       const history = await stack.env.client.workflow.getHandle(id).fetchHistory();
-      const type = id.startsWith('campaign-') ? (id.includes('-batch-') ? 'contact-batch' : 'campaign') : 'call-task';
+      const type = id.startsWith('campaign-')
+        ? id.includes('-batch-')
+          ? 'contact-batch'
+          : 'campaign'
+        : 'call-task';
       const file = path.join(dir, `${type}-${id.slice(-12)}.json`);
       fs.writeFileSync(file, historyToJSON(history));
       console.log(`recorded ${file}`);

@@ -23,12 +23,18 @@ describe('replay of recorded histories', () => {
   it('has histories of every workflow type to replay', () => {
     const files = recorded().map((r) => path.basename(r.file));
     for (const type of ['campaign', 'call-task', 'contact-batch']) {
-      assert.ok(files.some((f) => f.startsWith(`${type}-`)), `a recorded ${type} history`);
+      assert.ok(
+        files.some((f) => f.startsWith(`${type}-`)),
+        `a recorded ${type} history`,
+      );
     }
   });
 
   it('replays every history without a nondeterminism error', async () => {
-    const histories = recorded().map(({ workflowId, file }) => ({ workflowId, history: JSON.parse(fs.readFileSync(file, 'utf8')) }));
+    const histories = recorded().map(({ workflowId, file }) => ({
+      workflowId,
+      history: JSON.parse(fs.readFileSync(file, 'utf8')),
+    }));
     const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
     let replayed = 0;
     for await (const r of results) {

@@ -15,7 +15,12 @@ export const PLACING: ActivityOptions = {
 /** Reading a call's state, and hanging up: idempotent. */
 export const POLLING: ActivityOptions = {
   startToCloseTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+  },
 };
 
 /** Bookkeeping against Temporal itself (loading a contact batch). */

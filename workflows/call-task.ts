@@ -32,7 +32,12 @@ import {
 } from './definitions';
 import { callIdempotencyKey } from './ids';
 import { classifyEndReason, decide, type Outcome } from './policy';
-import { CampaignAccount, CampaignRunId, TaskEndReason, TaskStatus as TaskStatusKey } from './search-attributes';
+import {
+  CampaignAccount,
+  CampaignRunId,
+  TaskEndReason,
+  TaskStatus as TaskStatusKey,
+} from './search-attributes';
 
 const placing = proxyActivities<Activities>(PLACING);
 const polling = proxyActivities<Activities>(POLLING);
@@ -165,7 +170,8 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     } catch (err) {
       // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
       // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
-      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      const cause =
+        err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
       if (!cause?.nonRetryable) throw err;
       current.status = 'failed';
       current.endReason = 'CREATE_REJECTED';
@@ -224,7 +230,8 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
 
     const { outcome, known } = classifyEndReason(snap.endReason);
-    if (!known) log.warn('unknown end_reason, treated as a generic failure', { taskId, endReason: snap.endReason });
+    if (!known)
+      log.warn('unknown end_reason, treated as a generic failure', { taskId, endReason: snap.endReason });
     outcomes.push(outcome);
     const decision = decide(policy, outcomes);
     if (decision.action === 'complete') {

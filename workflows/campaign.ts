@@ -41,7 +41,7 @@ import {
   type TaskInput,
 } from './definitions';
 import { callTaskWorkflowId, contactBatchWorkflowId } from './ids';
-import { CampaignAccount, CampaignRunId } from './search-attributes';
+import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attributes';
 
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
 
@@ -72,7 +72,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     continuedAsNew: 0,
   };
   const announced = new Set(s.announced);
-  const open = new Map<string, OpenTask>(s.open.map(([id, status, rw]) => [id, { status, retryWaiting: rw === 1 }]));
+  const open = new Map<string, OpenTask>(
+    s.open.map(([id, status, rw]) => [id, { status, retryWaiting: rw === 1 }]),
+  );
   const queue: Contact[] = s.queue;
   const queueSkipped: SkippedContact[] = s.queueSkipped;
   const touch = () => void (s.updatedAt = nowIso());
@@ -107,7 +109,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     const elapsed = Date.now() - Date.parse(s.startedAt);
     const remaining = s.totalAnnounced - finished - canceledUnstarted;
     const eta =
-      finished > 0 && remaining > 0 && !s.cancel ? new Date(Date.now() + (elapsed / finished) * remaining).toISOString() : null;
+      finished > 0 && remaining > 0 && !s.cancel
+        ? new Date(Date.now() + (elapsed / finished) * remaining).toISOString()
+        : null;
     return {
       runId: input.runId,
       state: state(),
@@ -136,7 +140,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   setHandler(
     addBatchUpdate,
     ({ batchNo, contacts, skipped }) => {
-      if (batchNo < s.cursorBatch || announced.has(batchNo)) return { accepted: false, announced: s.totalAnnounced };
+      if (batchNo < s.cursorBatch || announced.has(batchNo))
+        return { accepted: false, announced: s.totalAnnounced };
       announced.add(batchNo);
       s.totalAnnounced += contacts + skipped;
       touch();
@@ -144,7 +149,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     },
     {
       validator: ({ batchNo, contacts, skipped }) => {
-        if (!Number.isInteger(batchNo) || batchNo < 1) throw new Error(`batchNo must be a positive integer, got ${batchNo}`);
+        if (!Number.isInteger(batchNo) || batchNo < 1)
+          throw new Error(`batchNo must be a positive integer, got ${batchNo}`);
         if (!Number.isInteger(contacts) || contacts < 0 || !Number.isInteger(skipped) || skipped < 0) {
           throw new Error('contacts and skipped must be non-negative integers');
         }
@@ -163,9 +169,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     },
     {
       validator: ({ totalBatches }) => {
-        if (!Number.isInteger(totalBatches) || totalBatches < 0) throw new Error('totalBatches must be a non-negative integer');
+        if (!Number.isInteger(totalBatches) || totalBatches < 0)
+          throw new Error('totalBatches must be a non-negative integer');
         for (let b = s.cursorBatch; b <= totalBatches; b++) {
-          if (!announced.has(b)) throw new Error(`batch ${b} was never announced; announce every batch before closing the input`);
+          if (!announced.has(b))
+            throw new Error(`batch ${b} was never announced; announce every batch before closing the input`);
         }
         if (s.totalBatches !== null && s.totalBatches !== totalBatches) {
           throw new Error(`input already closed at ${s.totalBatches} batches`);
@@ -208,10 +216,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   upsertSearchAttributes([
     { key: CampaignRunId, value: input.runId },
     { key: CampaignAccount, value: input.accountId },
+    { key: CampaignSpace, value: input.spaceToken },
   ]);
 
   async function startTask(contact: Contact, skip?: TaskInput['skip']): Promise<void> {
-    const workflowId = callTaskWorkflowId(input.runId, contact.phone, skip?.reason === 'duplicate' ? contact.line : undefined);
+    const workflowId = callTaskWorkflowId(
+      input.runId,
+      contact.phone,
+      skip?.reason === 'duplicate' ? contact.line : undefined,
+    );
     if (open.has(workflowId)) return; // de-duplicated in flight
     open.set(workflowId, { status: 'pending', retryWaiting: false });
     try {
@@ -228,6 +241,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
             policy: input.policy,
             skip,
             paused: s.paused,
+            callbackUrl: input.callbackUrl,
           },
         ],
       });
@@ -241,7 +255,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   async function releaseBatch(batchNo: number): Promise<void> {
     try {
-      await getExternalWorkflowHandle(contactBatchWorkflowId(input.runId, batchNo)).signal(batchReleaseSignal);
+      await getExternalWorkflowHandle(contactBatchWorkflowId(input.runId, batchNo)).signal(
+        batchReleaseSignal,
+      );
     } catch (err) {
       log.warn('could not release contact batch', { batchNo, error: String(err) });
     }
@@ -263,7 +279,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     if (needsLoad()) {
       const batchNo = s.cursorBatch;
       const batch = await bookkeeping.loadBatch(input.runId, batchNo);
-      if (batch.batchNo !== batchNo) throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
+      if (batch.batchNo !== batchNo)
+        throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
       queueSkipped.push(...batch.skipped);
       queue.push(...batch.contacts);
       announced.delete(batchNo);

@@ -8,7 +8,9 @@ import { batchContentsQuery, batchReleaseSignal, type ContactBatchInput } from '
 /** A batch nobody reads (its campaign was terminated) closes by itself after this long. */
 export const BATCH_MAX_LIFETIME = '90 days';
 
-export async function contactBatchWorkflow(input: ContactBatchInput): Promise<{ contacts: number; skipped: number }> {
+export async function contactBatchWorkflow(
+  input: ContactBatchInput,
+): Promise<{ contacts: number; skipped: number }> {
   let released = false;
   setHandler(batchContentsQuery, () => input);
   setHandler(batchReleaseSignal, () => void (released = true));

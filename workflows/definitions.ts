@@ -9,9 +9,24 @@ import type { CampaignPolicy } from './policy';
 // ---------- shared shapes ----------
 
 /** The visible statuses of the docs (pending, ringing, active, completed, failed) plus ours. */
-export const TASK_STATUSES = ['pending', 'ringing', 'active', 'completed', 'failed', 'skipped', 'expired', 'canceled'] as const;
+export const TASK_STATUSES = [
+  'pending',
+  'ringing',
+  'active',
+  'completed',
+  'failed',
+  'skipped',
+  'expired',
+  'canceled',
+] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'skipped', 'expired', 'canceled'];
+export const FINAL_TASK_STATUSES: readonly TaskStatus[] = [
+  'completed',
+  'failed',
+  'skipped',
+  'expired',
+  'canceled',
+];
 
 export interface CallSettings {
   pipeId: string;
@@ -31,6 +46,10 @@ export interface CampaignInput {
   createdAt: string;
   /** Name of the source (file name or URL) for status and export. */
   source?: string;
+  /** Told of each task's end and once when the run has finished (signed like Unpod's webhooks). */
+  callbackUrl?: string;
+  /** Who started the run (API key id or user), shown as the Runs API `user`. */
+  user?: string;
   /** Carried across continue-as-new; absent on the first run. */
   state?: CampaignCarriedState;
 }
@@ -106,6 +125,7 @@ export interface TaskInput {
   policy: CampaignPolicy;
   skip?: { reason: string; detail: string };
   paused?: boolean;
+  callbackUrl?: string;
 }
 
 export interface TaskState {
@@ -160,7 +180,9 @@ export interface AddBatchInput {
   skipped: number;
 }
 /** Idempotent by batchNo: announcing a batch twice changes nothing. */
-export const addBatchUpdate = defineUpdate<{ accepted: boolean; announced: number }, [AddBatchInput]>('addBatch');
+export const addBatchUpdate = defineUpdate<{ accepted: boolean; announced: number }, [AddBatchInput]>(
+  'addBatch',
+);
 export const closeInputUpdate = defineUpdate<{ total: number }, [{ totalBatches: number }]>('closeInput');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');

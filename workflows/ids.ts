@@ -32,10 +32,14 @@ export function callTaskWorkflowId(runId: string, phone: string, duplicateLine?:
   const base = `task-${runId}-${phone.replace(/^\+/, '')}`;
   return duplicateLine === undefined ? base : `${base}-L${duplicateLine}`;
 }
-export function parseCallTaskWorkflowId(id: string): { runId: string; phone: string; duplicateLine?: number } | undefined {
+export function parseCallTaskWorkflowId(
+  id: string,
+): { runId: string; phone: string; duplicateLine?: number } | undefined {
   const m = /^task-(R[0-9a-f]{32})-(\d{7,15})(?:-L(\d+))?$/.exec(id);
   if (!m) return undefined;
-  return m[3] ? { runId: m[1]!, phone: `+${m[2]}`, duplicateLine: Number(m[3]) } : { runId: m[1]!, phone: `+${m[2]}` };
+  return m[3]
+    ? { runId: m[1]!, phone: `+${m[2]}`, duplicateLine: Number(m[3]) }
+    : { runId: m[1]!, phone: `+${m[2]}` };
 }
 
 export function callIdempotencyKey(taskWorkflowId: string, attempt: number): string {

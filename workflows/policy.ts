@@ -19,7 +19,10 @@ export const OUTCOME_BY_END_REASON: Readonly<Record<string, Outcome>> = {
 };
 
 /** Unknown reasons are a generic failure (the docs: "treat unknown reasons as a generic failure and log them"). */
-export function classifyEndReason(endReason: string | null | undefined): { outcome: Outcome; known: boolean } {
+export function classifyEndReason(endReason: string | null | undefined): {
+  outcome: Outcome;
+  known: boolean;
+} {
   const outcome = endReason ? OUTCOME_BY_END_REASON[endReason] : undefined;
   return outcome ? { outcome, known: true } : { outcome: 'failure', known: false };
 }
@@ -69,9 +72,11 @@ export function decide(policy: CampaignPolicy, outcomes: readonly Outcome[]): De
   const last = outcomes[outcomes.length - 1];
   if (last === undefined) throw new Error('decide() needs at least one outcome');
   if (last === 'completed') return { action: 'complete', outcome: 'completed' };
-  if (last === 'permanent') return { action: 'fail', outcome: last, reason: 'permanent failure: not retried' };
+  if (last === 'permanent')
+    return { action: 'fail', outcome: last, reason: 'permanent failure: not retried' };
 
-  const rule = last === 'no_answer' ? policy.noAnswer : last === 'voicemail' ? policy.voicemail : policy.failure;
+  const rule =
+    last === 'no_answer' ? policy.noAnswer : last === 'voicemail' ? policy.voicemail : policy.failure;
   if (last === 'voicemail' && !policy.voicemail.retry) {
     return { action: 'fail', outcome: last, reason: 'voicemail: retries disabled by policy' };
   }

@@ -6,7 +6,14 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const CampaignRunId = defineSearchAttributeKey('CampaignRunId', SearchAttributeType.KEYWORD);
 export const CampaignAccount = defineSearchAttributeKey('CampaignAccount', SearchAttributeType.KEYWORD);
+export const CampaignSpace = defineSearchAttributeKey('CampaignSpace', SearchAttributeType.KEYWORD);
 export const TaskStatus = defineSearchAttributeKey('TaskStatus', SearchAttributeType.KEYWORD);
 export const TaskEndReason = defineSearchAttributeKey('TaskEndReason', SearchAttributeType.KEYWORD);
 
-export const ALL_SEARCH_ATTRIBUTES = [CampaignRunId, CampaignAccount, TaskStatus, TaskEndReason];
+export const ALL_SEARCH_ATTRIBUTES = [
+  CampaignRunId,
+  CampaignAccount,
+  CampaignSpace,
+  TaskStatus,
+  TaskEndReason,
+];

@@ -13,7 +13,10 @@ const duration = z.union([z.number().int().nonnegative(), z.string().min(1)]).tr
     if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');
     return ms;
   } catch {
-    ctx.addIssue({ code: 'custom', message: `'${v}' is not a duration (use milliseconds or e.g. "2h", "30m")` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${v}' is not a duration (use milliseconds or e.g. "2h", "30m")`,
+    });
     return z.NEVER;
   }
 });
@@ -40,7 +43,11 @@ export class PolicyError extends Error {
   readonly code = 'INVALID_POLICY';
 }
 
-export function policyFrom(value: unknown, base: CampaignPolicy = DEFAULT_POLICY, source = 'policy'): CampaignPolicy {
+export function policyFrom(
+  value: unknown,
+  base: CampaignPolicy = DEFAULT_POLICY,
+  source = 'policy',
+): CampaignPolicy {
   const parsed = policyFileSchema.safeParse(value);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -49,13 +56,19 @@ export function policyFrom(value: unknown, base: CampaignPolicy = DEFAULT_POLICY
   const p = parsed.data;
   return {
     maxAttempts: p.maxAttempts ?? base.maxAttempts,
-    noAnswer: { maxRetries: p.noAnswer?.maxRetries ?? base.noAnswer.maxRetries, delayMs: p.noAnswer?.delay ?? base.noAnswer.delayMs },
+    noAnswer: {
+      maxRetries: p.noAnswer?.maxRetries ?? base.noAnswer.maxRetries,
+      delayMs: p.noAnswer?.delay ?? base.noAnswer.delayMs,
+    },
     voicemail: {
       retry: p.voicemail?.retry ?? base.voicemail.retry,
       maxRetries: p.voicemail?.maxRetries ?? base.voicemail.maxRetries,
       delayMs: p.voicemail?.delay ?? base.voicemail.delayMs,
     },
-    failure: { maxRetries: p.failure?.maxRetries ?? base.failure.maxRetries, delayMs: p.failure?.delay ?? base.failure.delayMs },
+    failure: {
+      maxRetries: p.failure?.maxRetries ?? base.failure.maxRetries,
+      delayMs: p.failure?.delay ?? base.failure.delayMs,
+    },
     retryShiftMs: p.retryShift ?? base.retryShiftMs,
     pollIntervalMs: p.pollInterval ?? base.pollIntervalMs,
     maxCallMs: p.maxCallDuration ?? base.maxCallMs,

@@ -55,7 +55,11 @@ export function parseTaskStatus(value: string): TaskStatus {
 }
 
 /** Every task of a run, with its full state, in contact-line order. Reads closed tasks from their result. */
-export async function* iterateTasks(client: Client, runId: string, status?: TaskStatus): AsyncGenerator<TaskState> {
+export async function* iterateTasks(
+  client: Client,
+  runId: string,
+  status?: TaskStatus,
+): AsyncGenerator<TaskState> {
   for await (const info of client.workflow.list({ query: tasksQuery(runId, status) })) {
     const handle = client.workflow.getHandle(info.workflowId);
     if (info.status.name === 'COMPLETED') yield (await handle.result()) as TaskState;

@@ -8,7 +8,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ContactBatch } from '../contacts/contact';
 import { addBatchUpdate, closeInputUpdate, type CampaignInput } from '../../workflows/definitions';
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
-import { CampaignAccount, CampaignRunId } from '../../workflows/search-attributes';
+import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
 /** Run ids look like the Runs API's: `R` and 32 hex digits. */
 export function newRunId(): string {
@@ -33,7 +33,11 @@ async function startIgnoringDuplicate(fn: () => Promise<unknown>): Promise<void>
 }
 
 /** Starts the campaign workflow; its input arrives by `deliverBatches`. */
-export async function startCampaign(client: Client, taskQueue: string, settings: RunSettings): Promise<string> {
+export async function startCampaign(
+  client: Client,
+  taskQueue: string,
+  settings: RunSettings,
+): Promise<string> {
   const runId = settings.runId ?? newRunId();
   const input: CampaignInput = { ...settings, runId, createdAt: new Date().toISOString() };
   await startIgnoringDuplicate(() =>
@@ -44,6 +48,7 @@ export async function startCampaign(client: Client, taskQueue: string, settings:
       typedSearchAttributes: [
         { key: CampaignRunId, value: runId },
         { key: CampaignAccount, value: settings.accountId },
+        { key: CampaignSpace, value: settings.spaceToken },
       ],
     }),
   );

@@ -36,19 +36,24 @@ export async function runDemo(config: Config): Promise<number> {
   }
   const client = await connectClient(config, stack?.temporalAddress);
   try {
-    const { runId } = await startCommand(client, config.temporal.taskQueue, path.join(EXAMPLES, 'contacts.csv'), {
-      settings: {
-        accountId: 'acct_default',
-        spaceToken: 'space_demo',
-        call: { pipeId: config.unpod.pipeId, agentId: config.unpod.agentId ?? 'clinic-reminder' },
-        policy: DEMO_POLICY,
-        window: 50,
+    const { runId } = await startCommand(
+      client,
+      config.temporal.taskQueue,
+      path.join(EXAMPLES, 'contacts.csv'),
+      {
+        settings: {
+          accountId: 'acct_default',
+          spaceToken: 'space_demo',
+          call: { pipeId: config.unpod.pipeId, agentId: config.unpod.agentId ?? 'clinic-reminder' },
+          policy: DEMO_POLICY,
+          window: 50,
+        },
+        region: config.env.DEFAULT_REGION as CountryCode,
+        doNotCall: path.join(EXAMPLES, 'do-not-call.csv'),
+        rejects: path.join(path.dirname(config.env.TEMPORAL_DB_FILE), 'demo.rejects.csv'),
+        wait: true,
       },
-      region: config.env.DEFAULT_REGION as CountryCode,
-      doNotCall: path.join(EXAMPLES, 'do-not-call.csv'),
-      rejects: path.join(path.dirname(config.env.TEMPORAL_DB_FILE), 'demo.rejects.csv'),
-      wait: true,
-    });
+    );
     if (!runId) throw new Error('demo: the run did not start');
     const tasks = await listTasks(client, runId);
     console.log('\nEvery contact:');

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
 import { ConfigError, loadConfig, type Config } from '../config/config';
+import { ContactFileError } from '../contacts';
 import { loadPolicyFile, PolicyError } from '../campaign/policy-file';
 import { parseTaskStatus, RunNotFoundError } from '../campaign/run-queries';
 import type { RunSettings } from '../campaign/start-run';
@@ -16,19 +17,28 @@ import { startHttpServer } from '../http/serve';
 import { DEFAULT_POLICY } from '../../workflows/policy';
 import { isRunId } from '../../workflows/ids';
 import { runDemo } from './demo';
-import { CliError, controlCommand, exportCommand, retryCommand, startCommand, statusCommand, tasksCommand } from './run-commands';
+import {
+  CliError,
+  controlCommand,
+  exportCommand,
+  retryCommand,
+  startCommand,
+  statusCommand,
+  tasksCommand,
+} from './run-commands';
 import { runStackInForeground } from './stack';
 
 function positiveInt(flag: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
     return n;
   };
 }
 
 function runIdArg(value: string): string {
-  if (!isRunId(value)) throw new InvalidArgumentError(`'${value}' is not a run id (R followed by 32 hex digits)`);
+  if (!isRunId(value)) throw new CliError(`<runId> '${value}' is not a run id (R followed by 32 hex digits)`);
   return value;
 }
 
@@ -83,7 +93,9 @@ export function buildProgram(config: () => Config): Command {
 
   program
     .command('up')
-    .description('run the embedded stack in the foreground: Temporal dev server, simulator, worker, HTTP server')
+    .description(
+      'run the embedded stack in the foreground: Temporal dev server, simulator, worker, HTTP server',
+    )
     .action(() => runStackInForeground(config()));
 
   program
@@ -99,7 +111,11 @@ export function buildProgram(config: () => Config): Command {
     .action(async () => {
       const c = config();
       const client = await connectClient(c);
-      const unpod = new UnpodClient({ baseUrl: c.unpod.baseUrl, apiKey: c.unpod.apiKey, timeoutMs: c.unpod.timeoutMs });
+      const unpod = new UnpodClient({
+        baseUrl: c.unpod.baseUrl,
+        apiKey: c.unpod.apiKey,
+        timeoutMs: c.unpod.timeoutMs,
+      });
       const worker = await createWorker({
         connection: await connectNative(c),
         client,
@@ -150,7 +166,15 @@ export function buildProgram(config: () => Config): Command {
         speed: c.env.SIMULATOR_SPEED,
         webhookUrl: o.webhookUrl ?? `${c.http.publicUrl}/webhooks/unpod`,
         webhookSecret: c.unpod.webhookSecret,
-        accounts: [{ apiKey: c.env.SIMULATOR_API_KEY, accountId: 'acct_default', callsPerMinute: 60, tasksPerDay: 5000, concurrency: 10 }],
+        accounts: [
+          {
+            apiKey: c.env.SIMULATOR_API_KEY,
+            accountId: 'acct_default',
+            callsPerMinute: 60,
+            tasksPerDay: 5000,
+            concurrency: 10,
+          },
+        ],
         logger: true,
       });
       console.log(`Unpod simulator on ${sim.url} (ledger: ${sim.url}/_sim/ledger)`);
@@ -168,15 +192,36 @@ export function buildProgram(config: () => Config): Command {
       .option('--region <CC>', 'default region for numbers without +country code (default: DEFAULT_REGION)')
       .option('--dnc <file>', 'do-not-call list (one number a line, or a CSV with a phone column)')
       .option('--rejects <file>', 'where rejected rows are written (default: <csv>.rejects.csv)'),
-  ).action(async (csv: string, o: CampaignFlags & { dryRun?: boolean; wait?: boolean; json?: boolean; region?: string; dnc?: string; rejects?: string }) => {
-    const c = config();
-    const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
-    if (!/^[A-Z]{2}$/.test(region)) throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
-    const settings = runSettings(c, o);
-    const opts = { settings, region: region as CountryCode, doNotCall: o.dnc, rejects: o.rejects, dryRun: o.dryRun, wait: o.wait, json: o.json };
-    if (o.dryRun) await startCommand(null, c.temporal.taskQueue, csv, opts);
-    else await withClient(c, (client) => startCommand(client, c.temporal.taskQueue, csv, opts));
-  });
+  ).action(
+    async (
+      csv: string,
+      o: CampaignFlags & {
+        dryRun?: boolean;
+        wait?: boolean;
+        json?: boolean;
+        region?: string;
+        dnc?: string;
+        rejects?: string;
+      },
+    ) => {
+      const c = config();
+      const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
+      if (!/^[A-Z]{2}$/.test(region))
+        throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
+      const settings = runSettings(c, o);
+      const opts = {
+        settings,
+        region: region as CountryCode,
+        doNotCall: o.dnc,
+        rejects: o.rejects,
+        dryRun: o.dryRun,
+        wait: o.wait,
+        json: o.json,
+      };
+      if (o.dryRun) await startCommand(null, c.temporal.taskQueue, csv, opts);
+      else await withClient(c, (client) => startCommand(client, c.temporal.taskQueue, csv, opts));
+    },
+  );
 
   program
     .command('status <runId>')
@@ -199,8 +244,12 @@ export function buildProgram(config: () => Config): Command {
   for (const action of ['pause', 'resume'] as const) {
     program
       .command(`${action} <runId>`)
-      .description(action === 'pause' ? 'stop starting tasks; tasks not yet dialing wait' : 'continue a paused run')
-      .action((runId: string) => withClient(config(), (client) => controlCommand(client, runIdArg(runId), action)));
+      .description(
+        action === 'pause' ? 'stop starting tasks; tasks not yet dialing wait' : 'continue a paused run',
+      )
+      .action((runId: string) =>
+        withClient(config(), (client) => controlCommand(client, runIdArg(runId), action)),
+      );
   }
   program
     .command('cancel <runId>')
@@ -212,7 +261,9 @@ export function buildProgram(config: () => Config): Command {
 
   program
     .command('export <runId>')
-    .description('one row per contact: status, attempts, end reasons, call ids, duration, summary, transcript')
+    .description(
+      'one row per contact: status, attempts, end reasons, call ids, duration, summary, transcript',
+    )
     .addOption(new Option('--format <f>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('--out <file>', 'write to a file instead of stdout')
     .action((runId: string, o: { format: 'csv' | 'json'; out?: string }) =>
@@ -226,28 +277,49 @@ export function buildProgram(config: () => Config): Command {
       .option('--failed', 'contacts whose task failed')
       .option('--no-answer', 'contacts whose last call was not picked up')
       .option('--json', 'machine-readable output'),
-  ).action(async (runId: string, o: CampaignFlags & { failed?: boolean; answer?: boolean; json?: boolean }) => {
-    // commander turns --no-answer into answer=false.
-    const noAnswer = o.answer === false;
-    if (Boolean(o.failed) === noAnswer) throw new CliError('retry needs exactly one of --failed or --no-answer');
-    const c = config();
-    await withClient(c, (client) =>
-      retryCommand(client, c.temporal.taskQueue, runIdArg(runId), noAnswer ? 'no-answer' : 'failed', runSettings(c, o), o.json),
-    );
-  });
+  ).action(
+    async (runId: string, o: CampaignFlags & { failed?: boolean; answer?: boolean; json?: boolean }) => {
+      // commander turns --no-answer into answer=false.
+      const noAnswer = o.answer === false;
+      if (Boolean(o.failed) === noAnswer)
+        throw new CliError('retry needs exactly one of --failed or --no-answer');
+      const c = config();
+      await withClient(c, (client) =>
+        retryCommand(
+          client,
+          c.temporal.taskQueue,
+          runIdArg(runId),
+          noAnswer ? 'no-answer' : 'failed',
+          runSettings(c, o),
+          o.json,
+        ),
+      );
+    },
+  );
 
   return program;
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  // `unpod-campaigns export … | head` closes our stdout early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   let cached: Config | undefined;
   const program = buildProgram(() => (cached ??= loadConfig()));
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof CliError || err instanceof PolicyError || err instanceof RunNotFoundError) {
-      console.error(`error: ${err.message}`);
-    } else if ((err as { code?: string }).code === 'CONTACT_FILE_ERROR' || (err as Error).name === 'ContactFileError') {
+    const known = [
+      ConfigError,
+      CliError,
+      PolicyError,
+      RunNotFoundError,
+      ContactFileError,
+      InvalidArgumentError,
+    ];
+    if (known.some((k) => err instanceof k)) {
       console.error(`error: ${(err as Error).message}`);
     } else {
       console.error(err);

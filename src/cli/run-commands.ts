@@ -9,12 +9,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'csv-stringify';
 import type { CountryCode } from 'libphonenumber-js';
-import { ingestContacts, ingestJsonContacts, loadDoNotCall, type IngestSummary } from '../contacts';
-import type { Contact, ContactBatch } from '../contacts/contact';
+import { ingestContacts, loadDoNotCall, type IngestSummary } from '../contacts';
 import { startRun, type RunSettings } from '../campaign/start-run';
-import { getProgress, iterateTasks, listTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
-import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress, type TaskStatus } from '../../workflows/definitions';
-import { campaignWorkflowId } from '../../workflows/ids';
+import { getProgress, listTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
+import {
+  controlRun,
+  retryRun,
+  RunStateError,
+  type ControlAction,
+  type RetryWhich,
+} from '../campaign/run-control';
+import type { CampaignProgress, TaskStatus } from '../../workflows/definitions';
 import { progressLine, progressTable, table } from './output';
 
 export class CliError extends Error {
@@ -36,7 +41,8 @@ function summaryText(file: string, s: IngestSummary): string {
   const lines = [
     `${file}: ${s.rows} rows — ${s.valid} to call, ${s.skipped.duplicate} duplicate, ${s.skipped.do_not_call} on the do-not-call list, ${s.rejected} rejected`,
   ];
-  for (const r of s.rejects) lines.push(`  line ${r.line}${r.column ? `, column ${r.column}` : ''}: ${r.reason}`);
+  for (const r of s.rejects)
+    lines.push(`  line ${r.line}${r.column ? `, column ${r.column}` : ''}: ${r.reason}`);
   if (s.rejected > s.rejects.length) lines.push(`  … and ${s.rejected - s.rejects.length} more`);
   if (s.rejectsPath && s.rejected) lines.push(`  rejected rows written to ${s.rejectsPath}`);
   return lines.join('\n');
@@ -67,7 +73,16 @@ export async function startCommand(
     else {
       console.log(summaryText(file, s));
       console.log('\npreview (dry run: nothing started):');
-      console.log(table(s.preview.map((c) => ({ line: c.line, phone: c.phone, name: c.name ?? '', metadata: JSON.stringify(c.metadata) }))));
+      console.log(
+        table(
+          s.preview.map((c) => ({
+            line: c.line,
+            phone: c.phone,
+            name: c.name ?? '',
+            metadata: JSON.stringify(c.metadata),
+          })),
+        ),
+      );
     }
     return {};
   }
@@ -87,7 +102,12 @@ export async function startCommand(
 }
 
 /** Polls the progress query until the run ends, printing a live line when interactive. */
-export async function watchProgress(client: Client, runId: string, print: boolean, everyMs = 500): Promise<CampaignProgress> {
+export async function watchProgress(
+  client: Client,
+  runId: string,
+  print: boolean,
+  everyMs = 500,
+): Promise<CampaignProgress> {
   for (;;) {
     const p = await getProgress(client, runId);
     if (print) {
@@ -102,7 +122,11 @@ export async function watchProgress(client: Client, runId: string, print: boolea
   }
 }
 
-export async function statusCommand(client: Client, runId: string, o: { watch?: boolean; json?: boolean }): Promise<void> {
+export async function statusCommand(
+  client: Client,
+  runId: string,
+  o: { watch?: boolean; json?: boolean },
+): Promise<void> {
   if (o.watch) {
     const p = await watchProgress(client, runId, !o.json);
     if (o.json) console.log(JSON.stringify(p, null, 2));
@@ -112,7 +136,9 @@ export async function statusCommand(client: Client, runId: string, o: { watch?: 
   const p = await getProgress(client, runId);
   if (o.json) console.log(JSON.stringify(p, null, 2));
   else {
-    console.log(`run ${runId}: ${p.state}, ${p.total} contacts${p.inputClosed ? '' : ' (input still arriving)'}`);
+    console.log(
+      `run ${runId}: ${p.state}, ${p.total} contacts${p.inputClosed ? '' : ' (input still arriving)'}`,
+    );
     console.log(`started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta}` : ''}`);
     console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}\n`);
     console.log(progressTable(p));
@@ -120,7 +146,11 @@ export async function statusCommand(client: Client, runId: string, o: { watch?: 
   return;
 }
 
-export async function tasksCommand(client: Client, runId: string, o: { status?: TaskStatus; json?: boolean }): Promise<void> {
+export async function tasksCommand(
+  client: Client,
+  runId: string,
+  o: { status?: TaskStatus; json?: boolean },
+): Promise<void> {
   await getProgress(client, runId); // names a missing run
   const tasks = await listTasks(client, runId, o.status);
   if (o.json) console.log(JSON.stringify(tasks, null, 2));
@@ -141,32 +171,39 @@ export async function tasksCommand(client: Client, runId: string, o: { status?: 
   return;
 }
 
-export async function controlCommand(client: Client, runId: string, action: 'pause' | 'resume' | 'cancel', hangup = false): Promise<void> {
-  const before = await getProgress(client, runId);
-  if (before.state === 'completed' || before.state === 'canceled') throw new CliError(`run ${runId} is already ${before.state}`);
-  const handle = client.workflow.getHandle(campaignWorkflowId(runId));
-  if (action === 'pause') await handle.signal(pauseSignal);
-  else if (action === 'resume') await handle.signal(resumeSignal);
-  else await handle.signal(cancelSignal, { hangup });
-  console.log(`run ${runId}: ${action}${action === 'cancel' ? (hangup ? ' (calls in progress hung up)' : ' (calls in progress allowed to finish)') : ''} requested`);
+export async function controlCommand(
+  client: Client,
+  runId: string,
+  action: ControlAction,
+  hangup = false,
+): Promise<void> {
+  try {
+    await controlRun(client, runId, action, hangup);
+  } catch (err) {
+    if (err instanceof RunStateError) throw new CliError(err.message);
+    throw err;
+  }
+  console.log(
+    `run ${runId}: ${action}${action === 'cancel' ? (hangup ? ' (calls in progress hung up)' : ' (calls in progress allowed to finish)') : ''} requested`,
+  );
   return;
 }
 
-export async function exportCommand(client: Client, runId: string, o: { format: 'csv' | 'json'; out?: string }): Promise<void> {
+export async function exportCommand(
+  client: Client,
+  runId: string,
+  o: { format: 'csv' | 'json'; out?: string },
+): Promise<void> {
   await getProgress(client, runId);
   const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
-  const rows = Readable.from(
-    (async function* () {
-      for await (const t of iterateTasks(client, runId)) yield toExportRow(t);
-    })(),
-  );
+  // In contact-line order: an operator reads the export beside the list they uploaded.
+  const rows = (await listTasks(client, runId)).map(toExportRow);
   if (o.format === 'json') {
-    const all = (await listTasks(client, runId)).map(toExportRow);
-    out.write(JSON.stringify(all, null, 2) + '\n');
+    out.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
     await new Promise<void>((resolve, reject) => {
       const csv = stringify({ header: true });
-      rows.pipe(csv).on('error', reject);
+      Readable.from(rows).pipe(csv).on('error', reject);
       csv.pipe(out, { end: out !== process.stdout });
       csv.on('end', resolve).on('error', reject);
     });
@@ -175,33 +212,30 @@ export async function exportCommand(client: Client, runId: string, o: { format: 
   return;
 }
 
-const RETRY_FILTERS = {
-  failed: (s: TaskStatus) => s === 'failed',
-  'no-answer': (_s: TaskStatus, endReason: string | null) => endReason === 'USER_DID_NOT_PICK_UP' || endReason === 'USER_HUNG_UP_RINGING',
-} as const;
-
 export async function retryCommand(
   client: Client,
   taskQueue: string,
   runId: string,
-  which: keyof typeof RETRY_FILTERS,
+  which: RetryWhich,
   settings: RunSettings,
   json?: boolean,
 ): Promise<void> {
-  const before = await getProgress(client, runId);
-  if (before.state !== 'completed' && before.state !== 'canceled') {
-    throw new CliError(`run ${runId} is still ${before.state}: retry a run once it has ended`);
+  let started;
+  try {
+    started = await retryRun(client, taskQueue, runId, which, settings);
+  } catch (err) {
+    if (err instanceof RunStateError) throw new CliError(err.message);
+    throw err;
   }
-  const tasks = (await listTasks(client, runId)).filter((t) => RETRY_FILTERS[which](t.status, t.endReason));
-  if (tasks.length === 0) {
+  if (!started) {
     console.log(`run ${runId}: no contacts ended ${which}; nothing to retry`);
     return;
   }
-  const contacts: Contact[] = tasks.map((t) => ({ phone: t.phone, line: t.line, name: t.name ?? undefined, metadata: t.metadata }));
-  const { batches } = ingestJsonContacts(contacts, { defaultRegion: 'US' });
-  const started = await startRun(client, taskQueue, { ...settings, source: `retry of ${runId} (${which})` }, batches as AsyncIterable<ContactBatch>);
   if (json) console.log(JSON.stringify({ runId: started.runId, contacts: started.contacts, retryOf: runId }));
-  else console.log(`run ${started.runId} started over ${started.contacts} contacts of ${runId} that ended ${which}`);
+  else
+    console.log(
+      `run ${started.runId} started over ${started.contacts} contacts of ${runId} that ended ${which}`,
+    );
   return;
 }
 

@@ -22,7 +22,10 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-export async function startStack(config: Config, log: (line: string) => void = console.log): Promise<RunningStack> {
+export async function startStack(
+  config: Config,
+  log: (line: string) => void = console.log,
+): Promise<RunningStack> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop: ${String(err)}`));
@@ -51,12 +54,24 @@ export async function startStack(config: Config, log: (line: string) => void = c
         speed: e.SIMULATOR_SPEED,
         webhookUrl: `${config.http.publicUrl}/webhooks/unpod`,
         webhookSecret: config.unpod.webhookSecret,
-        accounts: [{ apiKey: e.SIMULATOR_API_KEY, accountId: 'acct_default', callsPerMinute: 60, tasksPerDay: 5000, concurrency: 10 }],
+        accounts: [
+          {
+            apiKey: e.SIMULATOR_API_KEY,
+            accountId: 'acct_default',
+            callsPerMinute: 60,
+            tasksPerDay: 5000,
+            concurrency: 10,
+          },
+        ],
       });
       stops.push(() => simulator!.close());
     }
 
-    const unpod = new UnpodClient({ baseUrl: config.unpod.baseUrl, apiKey: config.unpod.apiKey, timeoutMs: config.unpod.timeoutMs });
+    const unpod = new UnpodClient({
+      baseUrl: config.unpod.baseUrl,
+      apiKey: config.unpod.apiKey,
+      timeoutMs: config.unpod.timeoutMs,
+    });
     stops.push(() => unpod.close());
     const client = await connectClient(config, address);
     stops.push(() => client.connection.close());

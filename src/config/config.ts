@@ -49,6 +49,36 @@ export const envSchema = z
     HTTP_PORT: port.default(8080),
     /** Base URL under which Unpod reaches our webhook receiver; defaults to http://HTTP_HOST:HTTP_PORT. */
     PUBLIC_URL: optionalString.pipe(z.url().optional()),
+    /**
+     * API keys of the /api/v2 endpoints, each scoped to one space: JSON (`{"key":"space"}` or
+     * `[{"key":"…","space":"…","user":"…","account":"…"}]`) or `key:space,key2:space2`. Unset: every API call is 401.
+     */
+    API_KEYS: optionalString,
+    /** Unpod account (plan limits) of runs started through the API when the key names none. */
+    API_DEFAULT_ACCOUNT: z.string().min(1).default('acct_default'),
+    /** Largest accepted upload (CSV file or JSON body), bytes; larger gets 413. */
+    API_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    /** Largest contact list fetched from a `source_url`, bytes. */
+    API_SOURCE_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(50 * 1024 * 1024),
+    /** The Runs API `run_mode` of runs shown by this deployment; default dev with the simulator, else prod. */
+    API_RUN_MODE: z.enum(['dev', 'prod']).optional(),
+    /** CORS, as the Runner's ServeOptions: comma-separated lists, `*` for any. */
+    CORS_ALLOW_ORIGINS: z.string().default('*'),
+    CORS_ALLOW_METHODS: z.string().default('*'),
+    CORS_ALLOW_HEADERS: z.string().default('*'),
+    CORS_ALLOW_CREDENTIALS: bool,
+    /** Secret that signs the callbacks we POST to a run's callback_url (same scheme as Unpod's webhooks). */
+    CALLBACK_SIGNING_SECRET: optionalString.pipe(
+      z.string().min(16, 'must be at least 16 characters').optional(),
+    ),
 
     DEFAULT_REGION: z
       .string()
@@ -63,16 +93,94 @@ export const envSchema = z
     WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   })
   .superRefine((env, ctx) => {
+    if (env.API_KEYS) {
+      try {
+        parseApiKeys(env.API_KEYS);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: (err as Error).message });
+      }
+    }
     if (Boolean(env.UNPOD_BASE_URL) !== Boolean(env.UNPOD_API_KEY)) {
       ctx.addIssue({
         code: 'custom',
         path: [env.UNPOD_BASE_URL ? 'UNPOD_API_KEY' : 'UNPOD_BASE_URL'],
-        message: 'UNPOD_BASE_URL and UNPOD_API_KEY go together: set both to use a real Unpod account, or neither to use the simulator',
+        message:
+          'UNPOD_BASE_URL and UNPOD_API_KEY go together: set both to use a real Unpod account, or neither to use the simulator',
       });
     }
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** One API key: the space it may act in, and who it speaks for. */
+export interface ApiKeyEntry {
+  key: string;
+  space: string;
+  /** Shown as the Runs API `user` of the runs it starts; default the key's index (`key-1`, …). */
+  user: string;
+  /** Unpod account whose plan limits apply to its runs; default API_DEFAULT_ACCOUNT. */
+  account?: string;
+}
+
+const apiKeyObject = z.object({
+  key: z.string().min(8, 'an API key must be at least 8 characters'),
+  space: z.string().min(1),
+  user: z.string().min(1).optional(),
+  account: z.string().min(1).optional(),
+});
+const apiKeysJson = z.union([z.array(apiKeyObject), z.record(z.string().min(8), z.string().min(1))]);
+
+/** Parses API_KEYS (see the schema); throws naming the entry at fault. */
+export function parseApiKeys(value: string): ApiKeyEntry[] {
+  const text = value.trim();
+  let entries: z.infer<typeof apiKeyObject>[];
+  if (text.startsWith('{') || text.startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error('is not valid JSON');
+    }
+    const parsed = apiKeysJson.safeParse(json);
+    if (!parsed.success)
+      throw new Error(
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+      );
+    entries = Array.isArray(parsed.data)
+      ? parsed.data
+      : Object.entries(parsed.data).map(([key, space]) => ({ key, space }));
+  } else {
+    entries = text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((pair, i) => {
+        const at = pair.lastIndexOf(':');
+        if (at <= 0 || at === pair.length - 1) throw new Error(`entry ${i + 1} is not key:space`);
+        const e = { key: pair.slice(0, at), space: pair.slice(at + 1) };
+        if (e.key.length < 8) throw new Error(`entry ${i + 1}: an API key must be at least 8 characters`);
+        return e;
+      });
+  }
+  const seen = new Set<string>();
+  return entries.map((e, i) => {
+    if (seen.has(e.key)) throw new Error(`entry ${i + 1}: the same key is listed twice`);
+    seen.add(e.key);
+    return {
+      key: e.key,
+      space: e.space,
+      user: e.user ?? `key-${i + 1}`,
+      ...(e.account ? { account: e.account } : {}),
+    };
+  });
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
 
 export interface Config {
   env: Env;
@@ -82,8 +190,25 @@ export interface Config {
     namespace: string;
     taskQueue: string;
   };
-  unpod: { baseUrl: string; apiKey: string; useSimulator: boolean; webhookSecret: string; pipeId: string; agentId?: string; timeoutMs: number };
+  unpod: {
+    baseUrl: string;
+    apiKey: string;
+    useSimulator: boolean;
+    webhookSecret: string;
+    pipeId: string;
+    agentId?: string;
+    timeoutMs: number;
+  };
   http: { host: string; port: number; publicUrl: string };
+  api: {
+    keys: ApiKeyEntry[];
+    defaultAccount: string;
+    bodyLimitBytes: number;
+    sourceLimitBytes: number;
+    runMode: 'dev' | 'prod';
+    callbackSigningSecret: string | undefined;
+    cors: { origins: string[]; methods: string[]; headers: string[]; credentials: boolean };
+  };
 }
 
 export class ConfigError extends Error {
@@ -98,14 +223,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })),
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '(environment)'),
+        message: i.message,
+      })),
     );
   }
   const e = parsed.data;
   const useSimulator = !e.UNPOD_BASE_URL;
   return {
     env: e,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+    },
     unpod: {
       useSimulator,
       baseUrl: e.UNPOD_BASE_URL ?? `http://${e.SIMULATOR_HOST}:${e.SIMULATOR_PORT}`,
@@ -115,6 +247,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agentId: e.UNPOD_AGENT_ID,
       timeoutMs: e.UNPOD_TIMEOUT_MS,
     },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}` },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`,
+    },
+    api: {
+      keys: e.API_KEYS ? parseApiKeys(e.API_KEYS) : [],
+      defaultAccount: e.API_DEFAULT_ACCOUNT,
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      sourceLimitBytes: e.API_SOURCE_LIMIT_BYTES,
+      runMode: e.API_RUN_MODE ?? (useSimulator ? 'dev' : 'prod'),
+      callbackSigningSecret: e.CALLBACK_SIGNING_SECRET,
+      cors: {
+        origins: list(e.CORS_ALLOW_ORIGINS),
+        methods: list(e.CORS_ALLOW_METHODS),
+        headers: list(e.CORS_ALLOW_HEADERS),
+        credentials: e.CORS_ALLOW_CREDENTIALS ?? true,
+      },
+    },
   };
 }

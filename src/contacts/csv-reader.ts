@@ -89,11 +89,20 @@ export function sniffDelimiter(text: string): Delimiter {
 }
 
 function checkHead(head: Buffer, complete: boolean): void {
-  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
-    throw new ContactFileError('not_utf8', 'the file is UTF-16 encoded; save it as "CSV UTF-8" and upload again');
+  if (
+    head.length >= 2 &&
+    ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))
+  ) {
+    throw new ContactFileError(
+      'not_utf8',
+      'the file is UTF-16 encoded; save it as "CSV UTF-8" and upload again',
+    );
   }
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
-    throw new ContactFileError('not_csv', 'the file is a ZIP archive (an .xlsx workbook?), not CSV; export the sheet as CSV');
+    throw new ContactFileError(
+      'not_csv',
+      'the file is a ZIP archive (an .xlsx workbook?), not CSV; export the sheet as CSV',
+    );
   }
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     throw new ContactFileError('not_csv', 'the file is gzip-compressed, not CSV; decompress it first');
@@ -117,7 +126,10 @@ function checkHead(head: Buffer, complete: boolean): void {
     if ((c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12) || c === 127) control++;
   }
   if (control > 0 && control / Math.max(1, text.length) > 0.01) {
-    throw new ContactFileError('not_csv', `the file is binary, not CSV (${control} control characters in the first ${head.length} bytes)`);
+    throw new ContactFileError(
+      'not_csv',
+      `the file is binary, not CSV (${control} control characters in the first ${head.length} bytes)`,
+    );
   }
 }
 
@@ -131,7 +143,10 @@ function headHasLine(head: Buffer): boolean {
  * Reads CSV records from `input`. Throws ContactFileError('empty_file') when there is not a single
  * non-blank record. Rows whose cells are all empty or whitespace are skipped like blank lines.
  */
-export async function* readCsvRecords(input: InputSource, opts: CsvReadOptions = {}): AsyncGenerator<CsvItem> {
+export async function* readCsvRecords(
+  input: InputSource,
+  opts: CsvReadOptions = {},
+): AsyncGenerator<CsvItem> {
   const it = iteratorOf(input);
   const headChunks: Buffer[] = [];
   let headLen = 0;
@@ -150,7 +165,13 @@ export async function* readCsvRecords(input: InputSource, opts: CsvReadOptions =
   }
   const head = Buffer.concat(headChunks);
   checkHead(head.subarray(0, HEAD_LIMIT), ended && head.length <= HEAD_LIMIT);
-  if (ended && head.toString('utf8').replace(/^\uFEFF/, '').trim() === '') {
+  if (
+    ended &&
+    head
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trim() === ''
+  ) {
     throw new ContactFileError('empty_file', 'the file is empty: no header and no rows');
   }
   const delimiter: Delimiter =
@@ -174,7 +195,10 @@ export async function* readCsvRecords(input: InputSource, opts: CsvReadOptions =
       if (err?.code === 'CSV_QUOTE_NOT_CLOSED') {
         unclosed.push(raw ?? '');
       } else if (!fatal) {
-        const near = typeof (err as { lines?: unknown } | undefined)?.lines === 'number' ? (err as unknown as { lines: number }).lines : undefined;
+        const near =
+          typeof (err as { lines?: unknown } | undefined)?.lines === 'number'
+            ? (err as unknown as { lines: number }).lines
+            : undefined;
         fatal =
           err?.code === 'CSV_MAX_RECORD_SIZE'
             ? new ContactFileError(
@@ -182,7 +206,11 @@ export async function* readCsvRecords(input: InputSource, opts: CsvReadOptions =
                 `a record near line ${near ?? '?'} is larger than ${maxRecordBytes} bytes; most likely a quote (") is opened and never closed`,
                 near !== undefined ? { line: near } : {},
               )
-            : new ContactFileError('malformed_csv', `cannot parse the CSV near line ${near ?? '?'}: ${err?.message ?? 'unknown error'}`, near !== undefined ? { line: near } : {});
+            : new ContactFileError(
+                'malformed_csv',
+                `cannot parse the CSV near line ${near ?? '?'}: ${err?.message ?? 'unknown error'}`,
+                near !== undefined ? { line: near } : {},
+              );
         parser.destroy(fatal);
       }
       return undefined;

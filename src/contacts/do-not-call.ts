@@ -33,9 +33,13 @@ export async function loadDoNotCall(
   };
   for await (const item of readCsvRecords(input)) {
     if (item.kind !== 'record') {
-      throw new ContactFileError('malformed_csv', `do-not-call list: a quote opened on line ${item.line} is never closed`, {
-        line: item.line,
-      });
+      throw new ContactFileError(
+        'malformed_csv',
+        `do-not-call list: a quote opened on line ${item.line} is never closed`,
+        {
+          line: item.line,
+        },
+      );
     }
     if (first) {
       first = false;

@@ -33,7 +33,11 @@ export class ContactFileError extends Error {
   /** Physical line of the problem, when there is one. */
   readonly line?: number;
 
-  constructor(code: ContactFileErrorCode, message: string, details: { headers?: string[]; line?: number } = {}) {
+  constructor(
+    code: ContactFileErrorCode,
+    message: string,
+    details: { headers?: string[]; line?: number } = {},
+  ) {
     super(message);
     this.code = code;
     this.headers = details.headers ?? [];

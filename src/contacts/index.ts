@@ -1,7 +1,13 @@
 export * from './contact';
 export * from './errors';
 export { FIELD_ALIASES, normaliseHeader, type ColumnSources, type ContactField } from './headers';
-export { normalisePhone, canonicalTimeZone, parseCallAt, MAX_INSTRUCTIONS_CHARS, MAX_CONTACT_BYTES } from './validate';
+export {
+  normalisePhone,
+  canonicalTimeZone,
+  parseCallAt,
+  MAX_INSTRUCTIONS_CHARS,
+  MAX_CONTACT_BYTES,
+} from './validate';
 export { RejectsWriter } from './rejects-writer';
 export {
   ingestContacts,

@@ -21,7 +21,14 @@ import {
   type SkippedContact,
 } from './contact';
 import { ContactFileError, IngestAbortedError } from './errors';
-import { normaliseHeader, fieldForHeader, resolveColumns, type ColumnMap, type ColumnSources, type ContactField } from './headers';
+import {
+  normaliseHeader,
+  fieldForHeader,
+  resolveColumns,
+  type ColumnMap,
+  type ColumnSources,
+  type ContactField,
+} from './headers';
 import { makeRowSchema, validateRow, type RowSchema, type RowValues } from './validate';
 import { readCsvRecords, type Delimiter, type InputSource } from './csv-reader';
 import { RejectsWriter } from './rejects-writer';
@@ -141,21 +148,31 @@ class Collector {
   }
 
   /** Validates and files one row; returns a full batch when one is ready. */
-  async row(values: RowValues, line: number, raw: Record<string, string>, columnOf: (f: ContactField) => string | null): Promise<ContactBatch | undefined> {
+  async row(
+    values: RowValues,
+    line: number,
+    raw: () => Record<string, string>,
+    columnOf: (f: ContactField) => string | null,
+  ): Promise<ContactBatch | undefined> {
     const result = validateRow(this.schema, values, line, columnOf);
     if (!result.ok) {
-      await this.reject({ line, column: result.column, reason: result.reason, raw });
+      await this.reject({ line, column: result.column, reason: result.reason, raw: raw() });
       return undefined;
     }
     this.summary.rows++;
     const c = result.contact;
-    const size = Buffer.byteLength(JSON.stringify(c)) + 64;
+    const size = result.bytes + 64;
     let out: ContactBatch | undefined;
-    if (this.contacts.length + this.skipped.length > 0 && this.bytes + size > this.maxBatchBytes) out = this.take();
+    if (this.contacts.length + this.skipped.length > 0 && this.bytes + size > this.maxBatchBytes)
+      out = this.take();
     this.bytes += size;
     if (this.opts.doNotCall?.has(c.phone)) {
       this.summary.skipped.do_not_call++;
-      this.skipped.push({ ...c, skipReason: 'do_not_call', skipDetail: `${c.phone} is on the do-not-call list` });
+      this.skipped.push({
+        ...c,
+        skipReason: 'do_not_call',
+        skipDetail: `${c.phone} is on the do-not-call list`,
+      });
     } else {
       const first = this.seen.get(c.phone);
       if (first !== undefined) {
@@ -188,7 +205,9 @@ class Collector {
  * Wraps a batch generator so that `summary` settles exactly once: resolved at the end, rejected
  * with the error, or with IngestAbortedError when the consumer stops early.
  */
-function withSummary(run: (settle: (s: IngestSummary) => void, progress: () => number) => AsyncGenerator<ContactBatch>): IngestResult {
+function withSummary(
+  run: (settle: (s: IngestSummary) => void, progress: () => number) => AsyncGenerator<ContactBatch>,
+): IngestResult {
   let resolve!: (s: IngestSummary) => void;
   let reject!: (e: unknown) => void;
   const summary = new Promise<IngestSummary>((res, rej) => {
@@ -226,7 +245,8 @@ function cellMap(headers: readonly string[], cells: readonly string[]): Record<s
   headers.forEach((h, i) => {
     raw[h] = cells[i] ?? '';
   });
-  for (let i = headers.length; i < cells.length; i++) raw[`_extra_${i - headers.length + 1}`] = cells[i] ?? '';
+  for (let i = headers.length; i < cells.length; i++)
+    raw[`_extra_${i - headers.length + 1}`] = cells[i] ?? '';
   return raw;
 }
 
@@ -255,7 +275,10 @@ function rowValues(map: ColumnMap, cells: readonly string[]): RowValues {
 /**
  * Ingests a CSV contact list from a stream. See the file comment for the streaming contract.
  */
-export function ingestContacts(input: Readable | AsyncIterable<Buffer | string>, opts: IngestOptions): IngestResult {
+export function ingestContacts(
+  input: Readable | AsyncIterable<Buffer | string>,
+  opts: IngestOptions,
+): IngestResult {
   return withSummary(async function* (settle, progress) {
     let delimiter: Delimiter = ',';
     const records = readCsvRecords(input as InputSource, {
@@ -283,7 +306,11 @@ export function ingestContacts(input: Readable | AsyncIterable<Buffer | string>,
             const i = m.fieldIndex[f];
             return i === undefined ? null : m.headers[i]!;
           };
-          collector = new Collector(opts, map.sources, map.metadata.map((x) => x.key));
+          collector = new Collector(
+            opts,
+            map.sources,
+            map.metadata.map((x) => x.key),
+          );
           collector.summary.delimiter = delimiter;
           await collector.openRejects(map.headers);
           continue;
@@ -300,8 +327,8 @@ export function ingestContacts(input: Readable | AsyncIterable<Buffer | string>,
           continue;
         }
         const { cells, line } = item;
-        const raw = cellMap(map.headers, cells);
         if (cells.length !== map.headers.length) {
+          const raw = cellMap(map.headers, cells);
           const extra =
             cells.length > map.headers.length
               ? ` (extra: ${cells
@@ -317,14 +344,20 @@ export function ingestContacts(input: Readable | AsyncIterable<Buffer | string>,
           });
           continue;
         }
-        const batch = await c.row(rowValues(map, cells), line, raw, columnOf);
+        const m = map;
+        const batch = await c.row(rowValues(map, cells), line, () => cellMap(m.headers, cells), columnOf);
         if (batch) yield batch;
       }
-      if (!collector || !map) throw new ContactFileError('empty_file', 'the file is empty: no header and no rows');
+      if (!collector || !map)
+        throw new ContactFileError('empty_file', 'the file is empty: no header and no rows');
       if (collector.summary.rows === 0) {
-        throw new ContactFileError('no_data_rows', `the file has a header but no data rows (headers seen: ${map.headers.map((h) => `'${h}'`).join(', ')})`, {
-          headers: map.headers,
-        });
+        throw new ContactFileError(
+          'no_data_rows',
+          `the file has a header but no data rows (headers seen: ${map.headers.map((h) => `'${h}'`).join(', ')})`,
+          {
+            headers: map.headers,
+          },
+        );
       }
       const last = collector.take();
       if (last) yield last;
@@ -341,7 +374,9 @@ function jsonCell(v: unknown): string | undefined | { invalid: string } {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return { invalid: Array.isArray(v) ? 'an array' : `a${typeof v === 'object' ? 'n object' : ` ${typeof v}`}` };
+  return {
+    invalid: Array.isArray(v) ? 'an array' : `a${typeof v === 'object' ? 'n object' : ` ${typeof v}`}`,
+  };
 }
 
 function jsonMeta(v: unknown): string | undefined {
@@ -398,7 +433,12 @@ export function ingestJsonContacts(rows: readonly unknown[], opts: IngestOptions
         const line = i + 1;
         const r = rows[i];
         if (!r || typeof r !== 'object' || Array.isArray(r)) {
-          await collector.reject({ line, column: null, reason: `row ${line} is not an object`, raw: { [headers[0] ?? 'value']: jsonMeta(r) ?? '' } });
+          await collector.reject({
+            line,
+            column: null,
+            reason: `row ${line} is not an object`,
+            raw: { [headers[0] ?? 'value']: jsonMeta(r) ?? '' },
+          });
           continue;
         }
         const obj = r as Record<string, unknown>;
@@ -417,7 +457,10 @@ export function ingestJsonContacts(rows: readonly unknown[], opts: IngestOptions
             }
             const val = nonEmpty(cell);
             if (from[f] !== undefined && val !== undefined && values[f] !== undefined) {
-              problem ??= { column: k, reason: `'${from[f]}' and '${k}' both give the ${f === 'callAt' ? 'call_at' : f} field; keep one` };
+              problem ??= {
+                column: k,
+                reason: `'${from[f]}' and '${k}' both give the ${f === 'callAt' ? 'call_at' : f} field; keep one`,
+              };
               continue;
             }
             if (val !== undefined) {
@@ -440,7 +483,12 @@ export function ingestJsonContacts(rows: readonly unknown[], opts: IngestOptions
           await collector.reject({ line, column: problem.column, reason: problem.reason, raw });
           continue;
         }
-        const batch = await collector.row(values, line, raw, (f) => from[f] ?? null);
+        const batch = await collector.row(
+          values,
+          line,
+          () => raw,
+          (f) => from[f] ?? null,
+        );
         if (batch) yield batch;
       }
       const last = collector.take();

@@ -55,7 +55,12 @@ export class RejectsWriter {
   /** Writes one row; returns a promise to await when the buffer is full (else undefined). */
   write(row: RejectedRow): Promise<void> | undefined {
     if (this.failed) throw this.failed;
-    const record = [...this.columns.map((c) => row.raw[c] ?? ''), String(row.line), row.column ?? '', row.reason];
+    const record = [
+      ...this.columns.map((c) => row.raw[c] ?? ''),
+      String(row.line),
+      row.column ?? '',
+      row.reason,
+    ];
     this.count++;
     if (this.stringifier.write(record)) return undefined;
     return once(this.stringifier, 'drain').then(() => undefined);

@@ -21,10 +21,15 @@ export interface RowValues {
   metadata: Record<string, string>;
 }
 
-export type RowResult = { ok: true; contact: Contact } | { ok: false; column: string | null; reason: string };
+export type RowResult =
+  | { ok: true; contact: Contact; /** UTF-8 bytes of the contact as JSON */ bytes: number }
+  | { ok: false; column: string | null; reason: string };
 
 /** Phone → E.164. Returns the number or an error message naming the value and the region. */
-export function normalisePhone(value: string, defaultRegion: CountryCode): { e164: string } | { error: string } {
+export function normalisePhone(
+  value: string,
+  defaultRegion: CountryCode,
+): { e164: string } | { error: string } {
   const v = value.trim();
   const pn = parsePhoneNumberFromString(v, defaultRegion);
   if (!pn || !pn.isValid()) {
@@ -56,7 +61,8 @@ export function canonicalTimeZone(value: string): string | null {
   return result;
 }
 
-const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
 const ISO_LOCAL = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -66,7 +72,9 @@ export function parseCallAt(value: string): { iso: string } | { error: string } 
   const m = ISO_WITH_OFFSET.exec(v);
   if (!m) {
     if (ISO_LOCAL.test(v)) {
-      return { error: `'${v}' has no time zone: add Z or an offset such as -07:00 (a local time is ambiguous)` };
+      return {
+        error: `'${v}' has no time zone: add Z or an offset such as -07:00 (a local time is ambiguous)`,
+      };
     }
     if (ISO_DATE.test(v)) return { error: `'${v}' is a date without a time: use e.g. ${v}T10:00:00-07:00` };
     return { error: `'${v}' is not an ISO 8601 date-time with offset (e.g. 2025-03-14T10:30:00-07:00)` };
@@ -101,23 +109,24 @@ export function parseCallAt(value: string): { iso: string } | { error: string } 
 /** Builds the row schema for one region. Issue paths are field names; the caller maps them to columns. */
 export function makeRowSchema(defaultRegion: CountryCode) {
   return z.object({
-    phone: z
-      .string({ error: 'phone is required' })
-      .transform((v, ctx) => {
-        const r = normalisePhone(v, defaultRegion);
-        if ('error' in r) {
-          ctx.addIssue({ code: 'custom', message: r.error });
-          return z.NEVER;
-        }
-        return r.e164;
-      }),
+    phone: z.string({ error: 'phone is required' }).transform((v, ctx) => {
+      const r = normalisePhone(v, defaultRegion);
+      if ('error' in r) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r.e164;
+    }),
     name: z.string().optional(),
     timezone: z
       .string()
       .transform((v, ctx) => {
         const tz = canonicalTimeZone(v);
         if (!tz) {
-          ctx.addIssue({ code: 'custom', message: `'${v}' is not an IANA time zone (e.g. America/Los_Angeles)` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `'${v}' is not an IANA time zone (e.g. America/Los_Angeles)`,
+          });
           return z.NEVER;
         }
         return tz;
@@ -191,5 +200,5 @@ export function validateRow(
       reason: `row is ${bytes} bytes once converted; the limit is ${MAX_CONTACT_BYTES} bytes per contact`,
     };
   }
-  return { ok: true, contact };
+  return { ok: true, contact, bytes };
 }

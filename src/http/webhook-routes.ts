@@ -106,12 +106,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     const workflowId = routingKey(event);
     if (!workflowId) {
       log.info('webhook not routed: no task workflow id in call metadata');
-      return reply
-        .status(202)
-        .send({
-          routed: false,
-          reason: `call.metadata.${METADATA_TASK_WORKFLOW_ID} is missing`,
-        } satisfies WebhookReply);
+      return reply.status(202).send({
+        routed: false,
+        reason: `call.metadata.${METADATA_TASK_WORKFLOW_ID} is missing`,
+      } satisfies WebhookReply);
     }
 
     const terminal = TERMINAL.has(event.call.status);
@@ -123,12 +121,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         log.info({ workflowId }, 'webhook not routed: task workflow closed or unknown');
-        return reply
-          .status(202)
-          .send({
-            routed: false,
-            reason: `task workflow ${workflowId} is closed or unknown`,
-          } satisfies WebhookReply);
+        return reply.status(202).send({
+          routed: false,
+          reason: `task workflow ${workflowId} is closed or unknown`,
+        } satisfies WebhookReply);
       }
       throw new ServiceUnavailableError(
         'temporal_unavailable',
@@ -140,12 +136,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       );
     }
     log.info({ workflowId, signal: signal.name }, 'webhook routed');
-    return reply
-      .status(202)
-      .send({
-        routed: true,
-        workflowId,
-        signal: terminal ? 'callEnded' : 'callStatus',
-      } satisfies WebhookReply);
+    return reply.status(202).send({
+      routed: true,
+      workflowId,
+      signal: terminal ? 'callEnded' : 'callStatus',
+    } satisfies WebhookReply);
   });
 };

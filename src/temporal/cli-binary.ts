@@ -68,7 +68,10 @@ function goInstall(gobin: string, extraEnv: NodeJS.ProcessEnv, env: NodeJS.Proce
 }
 
 /** Builds the CLI into the cache with `go install`. Returns undefined when Go is missing or the build fails. */
-export function buildTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log = console.error): string | undefined {
+export function buildTemporalCli(
+  env: NodeJS.ProcessEnv = process.env,
+  log: Log = console.error,
+): string | undefined {
   if (!onPath('go', env)) {
     log('temporal-cli: Go is not installed, so the Temporal CLI cannot be built here');
     return undefined;
@@ -77,10 +80,15 @@ export function buildTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log 
   fs.mkdirSync(dir, { recursive: true });
   // Build into a private folder and rename, so a concurrent run never sees half a binary.
   const staging = fs.mkdtempSync(path.join(dir, '.build-'));
-  log(`temporal-cli: building ${MODULE}@${TEMPORAL_CLI_VERSION} with go install into ${dir} (a few minutes, once)`);
+  log(
+    `temporal-cli: building ${MODULE}@${TEMPORAL_CLI_VERSION} with go install into ${dir} (a few minutes, once)`,
+  );
   try {
     let result = goInstall(staging, {}, env);
-    if (result.status !== 0 && /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')) {
+    if (
+      result.status !== 0 &&
+      /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')
+    ) {
       log(
         "temporal-cli: Go's checksum database cannot be reached; building again with GOSUMDB=off " +
           '(modules still come from the configured GOPROXY; their hashes are not checked against the database)',
@@ -102,12 +110,15 @@ export function buildTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log 
 }
 
 /** Finds or builds. undefined means: fall back to the SDK's own download. */
-export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env, log: Log = console.error): ResolvedCli | undefined {
+export function resolveTemporalCli(
+  env: NodeJS.ProcessEnv = process.env,
+  log: Log = console.error,
+): ResolvedCli | undefined {
   const found = findTemporalCli(env);
   if (found) return found;
   const built = buildTemporalCli(env, log);
   if (built) return { path: built, source: 'built' };
-  log("temporal-cli: not found and not built; the Temporal SDK will try to download its own dev server");
+  log('temporal-cli: not found and not built; the Temporal SDK will try to download its own dev server');
   return undefined;
 }
 

@@ -8,24 +8,42 @@ import { NativeConnection, type NativeConnectionOptions } from '@temporalio/work
 import type { Config } from '../config/config';
 
 export function temporalAddress(config: Config): string {
-  return config.temporal.address ?? `${config.env.TEMPORAL_DEV_SERVER_IP}:${config.env.TEMPORAL_DEV_SERVER_PORT}`;
+  return (
+    config.temporal.address ?? `${config.env.TEMPORAL_DEV_SERVER_IP}:${config.env.TEMPORAL_DEV_SERVER_PORT}`
+  );
 }
 
 function tlsOptions(config: Config): ConnectionOptions['tls'] {
   const { TEMPORAL_TLS, TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH, TEMPORAL_API_KEY } = config.env;
   if (TEMPORAL_TLS_CERT_PATH && TEMPORAL_TLS_KEY_PATH) {
-    return { clientCertPair: { crt: fs.readFileSync(TEMPORAL_TLS_CERT_PATH), key: fs.readFileSync(TEMPORAL_TLS_KEY_PATH) } };
+    return {
+      clientCertPair: {
+        crt: fs.readFileSync(TEMPORAL_TLS_CERT_PATH),
+        key: fs.readFileSync(TEMPORAL_TLS_KEY_PATH),
+      },
+    };
   }
   if (TEMPORAL_TLS || TEMPORAL_API_KEY) return true;
   return undefined;
 }
 
 export async function connectClient(config: Config, address = temporalAddress(config)): Promise<Client> {
-  const connection = await Connection.connect({ address, tls: tlsOptions(config), apiKey: config.env.TEMPORAL_API_KEY });
+  const connection = await Connection.connect({
+    address,
+    tls: tlsOptions(config),
+    apiKey: config.env.TEMPORAL_API_KEY,
+  });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
-export async function connectNative(config: Config, address = temporalAddress(config)): Promise<NativeConnection> {
-  const options: NativeConnectionOptions = { address, tls: tlsOptions(config), apiKey: config.env.TEMPORAL_API_KEY };
+export async function connectNative(
+  config: Config,
+  address = temporalAddress(config),
+): Promise<NativeConnection> {
+  const options: NativeConnectionOptions = {
+    address,
+    tls: tlsOptions(config),
+    apiKey: config.env.TEMPORAL_API_KEY,
+  };
   return NativeConnection.connect(options);
 }

@@ -31,7 +31,10 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string> = {
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   const cli = resolveTemporalCli(opts.env ?? process.env, opts.log);
   if (opts.dbFilename) fs.mkdirSync(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
-  const extraArgs = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]);
+  const extraArgs = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => [
+    '--dynamic-config-value',
+    `${k}=${v}`,
+  ]);
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli ? { type: 'existing-path', path: cli.path } : undefined,

@@ -22,7 +22,8 @@ export const unpodPaths = {
   callLogs: () => '/api/v1/call-logs/',
   // Documented v2 resources (runs-api-v2.txt).
   v2Runs: (spaceToken: string) => `/api/v2/platform/spaces/${enc(spaceToken)}/runs/`,
-  v2Run: (spaceToken: string, runId: string) => `/api/v2/platform/spaces/${enc(spaceToken)}/runs/${enc(runId)}/`,
+  v2Run: (spaceToken: string, runId: string) =>
+    `/api/v2/platform/spaces/${enc(spaceToken)}/runs/${enc(runId)}/`,
   v2RunTasks: (spaceToken: string, runId: string) =>
     `/api/v2/platform/spaces/${enc(spaceToken)}/runs/${enc(runId)}/tasks/`,
 } as const;

@@ -64,7 +64,12 @@ export const sessionSchema = z.object({
 export const sessionListSchema = paginatedSchema(sessionSchema);
 
 // --- v1 documented resources (rest-api-quickstart.txt) ---
-export const spaceSchema = z.object({ id: z.union([z.number(), z.string()]), name: z.string(), token: z.string(), domain: z.string().optional() });
+export const spaceSchema = z.object({
+  id: z.union([z.number(), z.string()]),
+  name: z.string(),
+  token: z.string(),
+  domain: z.string().optional(),
+});
 export const spaceListSchema = z.object({ results: z.array(spaceSchema) });
 
 export const agentSchema = z.object({ handle: z.string(), name: z.string().optional() }).passthrough();
@@ -80,18 +85,31 @@ export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
 export const taskSchema = z.object({ task_id: z.string() }).passthrough();
 
 export const v1RunSchema = z
-  .object({ run_id: z.string(), task_id: z.string().optional(), status: z.enum(['queued', 'in_progress', 'completed', 'failed']) })
+  .object({
+    run_id: z.string(),
+    task_id: z.string().optional(),
+    status: z.enum(['queued', 'in_progress', 'completed', 'failed']),
+  })
   .passthrough();
 export const v1RunListSchema = z.object({ results: z.array(v1RunSchema) });
 
 export const callLogSchema = z
-  .object({ duration: z.number().nullable().optional(), transcript: z.string().nullable().optional(), outcome: z.string().nullable().optional() })
+  .object({
+    duration: z.number().nullable().optional(),
+    transcript: z.string().nullable().optional(),
+    outcome: z.string().nullable().optional(),
+  })
   .passthrough();
 export const callLogListSchema = z.object({ results: z.array(callLogSchema) });
 
 // --- v2 Runs API (runs-api-v2.txt) ---
 export const v2EnvelopeSchema = <T extends z.ZodTypeAny>(item: T) =>
-  z.object({ count: z.number().int(), status_code: z.number().int(), message: z.string(), data: z.array(item) });
+  z.object({
+    count: z.number().int(),
+    status_code: z.number().int(),
+    message: z.string(),
+    data: z.array(item),
+  });
 
 export const v2RunSchema = z.object({
   space_id: z.string(),
@@ -133,4 +151,6 @@ export const webhookEventSchema = z.object({
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 
 /** Error body our simulator sends (and a generic shape we accept from Unpod): `{ detail }` or `{ message }`. */
-export const errorBodySchema = z.object({ detail: z.string().optional(), message: z.string().optional(), errors: z.unknown().optional() }).passthrough();
+export const errorBodySchema = z
+  .object({ detail: z.string().optional(), message: z.string().optional(), errors: z.unknown().optional() })
+  .passthrough();

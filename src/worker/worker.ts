@@ -1,8 +1,13 @@
 /**
  * The worker: registers the workflows and the activities over a real Unpod client and Temporal client.
  */
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  type NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { UnpodClient } from '../unpod';
 

@@ -36,7 +36,10 @@ export interface TestStack {
   /** Starts the worker (again, after stopWorker) in the background. */
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
-  run(contacts: Contact[], opts?: Partial<RunSettings> & { skipped?: SkippedContact[]; batchSize?: number }): Promise<string>;
+  run(
+    contacts: Contact[],
+    opts?: Partial<RunSettings> & { skipped?: SkippedContact[]; batchSize?: number },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -44,7 +47,11 @@ export function contact(phone: string, line: number, extra: Partial<Contact> = {
   return { phone, line, name: `Contact ${line}`, metadata: { clinic: 'Northside' }, ...extra };
 }
 
-async function* toBatches(contacts: Contact[], skipped: SkippedContact[], size: number): AsyncGenerator<ContactBatch> {
+async function* toBatches(
+  contacts: Contact[],
+  skipped: SkippedContact[],
+  size: number,
+): AsyncGenerator<ContactBatch> {
   let batchNo = 0;
   for (let i = 0; i < Math.max(contacts.length, 1); i += size) {
     batchNo++;
@@ -60,11 +67,25 @@ export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestSt
     webhookSecret: WEBHOOK_SECRET,
     seed: 7,
     // Limits high enough that the engine tests are not about limits (issue 4's tests are).
-    accounts: [{ apiKey: 'sim_test_key', accountId: 'acct_default', callsPerMinute: 100_000, tasksPerDay: 1_000_000, concurrency: 1_000 }],
+    accounts: [
+      {
+        apiKey: 'sim_test_key',
+        accountId: 'acct_default',
+        callsPerMinute: 100_000,
+        tasksPerDay: 1_000_000,
+        concurrency: 1_000,
+      },
+    ],
     ...sim,
   });
   const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: 'sim_test_key', timeoutMs: 5_000 });
-  const http = await startHttpServer({ temporal: env.client, taskQueue, webhookSecret: WEBHOOK_SECRET, host: '127.0.0.1', port: 0 });
+  const http = await startHttpServer({
+    temporal: env.client,
+    taskQueue,
+    webhookSecret: WEBHOOK_SECRET,
+    host: '127.0.0.1',
+    port: 0,
+  });
   simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
   const bundle = await workflowBundle();
 
@@ -105,7 +126,12 @@ export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestSt
         window: 50,
         ...opts,
       };
-      const started = await startRun(env.client, taskQueue, settings, toBatches(contacts, opts.skipped ?? [], opts.batchSize ?? 250));
+      const started = await startRun(
+        env.client,
+        taskQueue,
+        settings,
+        toBatches(contacts, opts.skipped ?? [], opts.batchSize ?? 250),
+      );
       return started.runId;
     },
     async close() {

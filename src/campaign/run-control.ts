@@ -1,0 +1,135 @@
+/**
+ * Acting on a run, shared by the CLI and the HTTP API: pause / resume / cancel, the run's own input (for a
+ * retry with the same settings, and for the Runs API views), and a retry run over the contacts that ended
+ * failed or unanswered.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ingestJsonContacts } from '../contacts';
+import type { Contact, ContactBatch } from '../contacts/contact';
+import {
+  cancelSignal,
+  pauseSignal,
+  resumeSignal,
+  type CampaignInput,
+  type CampaignState,
+  type TaskStatus,
+} from '../../workflows/definitions';
+import { campaignWorkflowId } from '../../workflows/ids';
+import { getProgress, listTasks, RunNotFoundError } from './run-queries';
+import { startRun, type RunSettings, type StartedRun } from './start-run';
+
+/** The run is in a state that does not allow the action (e.g. pausing a completed run). */
+export class RunStateError extends Error {
+  override readonly name = 'RunStateError';
+  readonly code = 'RUN_STATE_CONFLICT';
+  constructor(
+    readonly runId: string,
+    readonly state: CampaignState,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ControlAction = 'pause' | 'resume' | 'cancel';
+
+const ENDED: readonly CampaignState[] = ['completed', 'canceled'];
+
+export function isEnded(state: CampaignState): boolean {
+  return ENDED.includes(state);
+}
+
+/** Sends pause, resume or cancel to a run that has not ended; returns the state it was in. */
+export async function controlRun(
+  client: Client,
+  runId: string,
+  action: ControlAction,
+  hangup = false,
+): Promise<CampaignState> {
+  const before = await getProgress(client, runId);
+  if (isEnded(before.state))
+    throw new RunStateError(runId, before.state, `run ${runId} is already ${before.state}`);
+  if (before.state === 'canceling')
+    throw new RunStateError(runId, before.state, `run ${runId} is being canceled`);
+  const handle = client.workflow.getHandle(campaignWorkflowId(runId));
+  if (action === 'pause') await handle.signal(pauseSignal);
+  else if (action === 'resume') await handle.signal(resumeSignal);
+  else await handle.signal(cancelSignal, { hangup });
+  return before.state;
+}
+
+/**
+ * The input of the run's current execution (after continue-as-new too): its settings, space and user. Read
+ * from the first event of its history, one page of one event.
+ */
+export async function getRunInput(client: Client, runId: string): Promise<CampaignInput> {
+  let res;
+  try {
+    res = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: campaignWorkflowId(runId) },
+      maximumPageSize: 1,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5)
+      throw new RunNotFoundError(runId);
+    throw err;
+  }
+  const payload = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new RunNotFoundError(runId);
+  return client.options.loadedDataConverter.payloadConverter.fromPayload<CampaignInput>(payload);
+}
+
+/** The settings a run was started with, as a new run would take them. */
+export function settingsOf(input: CampaignInput): RunSettings {
+  const { runId: _runId, state: _state, createdAt: _createdAt, ...settings } = input;
+  return settings;
+}
+
+export const RETRY_FILTERS = {
+  failed: (s: TaskStatus) => s === 'failed',
+  'no-answer': (_s: TaskStatus, endReason: string | null) =>
+    endReason === 'USER_DID_NOT_PICK_UP' || endReason === 'USER_HUNG_UP_RINGING',
+} as const;
+export type RetryWhich = keyof typeof RETRY_FILTERS;
+export const RETRY_WHICH = Object.keys(RETRY_FILTERS) as RetryWhich[];
+
+/** The contacts of an ended run that ended `which`; throws RunStateError while the run is still going. */
+export async function contactsToRetry(client: Client, runId: string, which: RetryWhich): Promise<Contact[]> {
+  const before = await getProgress(client, runId);
+  if (!isEnded(before.state)) {
+    throw new RunStateError(
+      runId,
+      before.state,
+      `run ${runId} is still ${before.state}: retry a run once it has ended`,
+    );
+  }
+  const tasks = (await listTasks(client, runId)).filter((t) => RETRY_FILTERS[which](t.status, t.endReason));
+  return tasks.map((t) => ({
+    phone: t.phone,
+    line: t.line,
+    name: t.name ?? undefined,
+    metadata: t.metadata,
+  }));
+}
+
+/** Starts a new run over the contacts of `runId` that ended `which`; null when there are none. */
+export async function retryRun(
+  client: Client,
+  taskQueue: string,
+  runId: string,
+  which: RetryWhich,
+  settings: RunSettings,
+): Promise<(StartedRun & { retried: number }) | null> {
+  const contacts = await contactsToRetry(client, runId, which);
+  if (contacts.length === 0) return null;
+  const { batches } = ingestJsonContacts(contacts, { defaultRegion: 'US' });
+  const started = await startRun(
+    client,
+    taskQueue,
+    { ...settings, runId: undefined, source: `retry of ${runId} (${which})` },
+    batches as AsyncIterable<ContactBatch>,
+  );
+  return { ...started, retried: contacts.length };
+}
