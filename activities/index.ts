@@ -2,27 +2,43 @@
  * Activities: thin, typed I/O over the Unpod client and Temporal, built by a factory over their dependencies
  * so tests hand in real ones pointed at the simulator and a test server.
  */
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { UnpodHttpError, UnpodRateLimitError, isUnpodError, type UnpodClient } from '../src/unpod';
 import type { Call } from '../src/unpod/schemas';
 import { METADATA_ATTEMPT, METADATA_RUN_ID, METADATA_TASK_WORKFLOW_ID } from '../src/unpod/paths';
-import { batchContentsQuery, type CallSnapshot, type ContactBatchInput } from '../workflows/definitions';
-import { contactBatchWorkflowId } from '../workflows/ids';
+import {
+  batchContentsQuery,
+  campaignLimitSettingsSignal,
+  type CallSnapshot,
+  type CampaignLimitSettings,
+  type ContactBatchInput,
+} from '../workflows/definitions';
+import { contactBatchWorkflowId, limiterWorkflowId } from '../workflows/ids';
+import type { Limits } from '../workflows/limiter-core';
+import { createCallbackActivities } from './callbacks';
+import { createSourceActivities } from './sources';
 
 /** Failure types, one const map, so workflows can tell them apart. */
 export const FAILURE_TYPES = {
   rejected: 'UnpodRequestRejected',
   unpod: 'UnpodUnavailable',
   notFound: 'UnpodNotFound',
+  /** The dial slot the limiter booked has passed: the task must ask for a new permit (workflows/call-task.ts). */
+  permitExpired: 'PermitExpired',
 } as const;
 
 export interface ActivityDeps {
   unpod: UnpodClient;
   temporal: Client;
+  /** Signs the callbacks POSTed to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
+  callbackSigningSecret?: string;
 }
 
 export interface CreateCallInput {
+  /** Epoch ms by which the dial must happen (the limiter's booked slot plus grace); unset: no limiter. */
+  dialBy?: number;
   idempotencyKey: string;
   taskWorkflowId: string;
   runId: string;
@@ -85,9 +101,18 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createActivities({ unpod, temporal }: ActivityDeps) {
+export function createActivities({ unpod, temporal, callbackSigningSecret }: ActivityDeps) {
   return {
+    ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret }),
+    ...createSourceActivities({ temporal }),
     async createCall(input: CreateCallInput): Promise<CallSnapshot> {
+      if (input.dialBy !== undefined && Date.now() > input.dialBy) {
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.permitExpired,
+          message: `dial slot passed ${Date.now() - input.dialBy} ms ago; a new permit is needed`,
+          nonRetryable: true,
+        });
+      }
       const call = await mapped(() =>
         unpod.calls.create(
           {
@@ -115,6 +140,26 @@ export function createActivities({ unpod, temporal }: ActivityDeps) {
 
     async hangupCall(callId: string): Promise<CallSnapshot> {
       return toCallSnapshot(await mapped(() => unpod.calls.hangup(callId)));
+    },
+
+    /**
+     * Makes sure the account's limiter runs (signal-with-start: workflows cannot start-or-signal themselves) and
+     * tells it about a campaign. `limits` apply only when this starts the limiter; `unpod-campaigns limits` changes
+     * a running one.
+     */
+    async ensureLimiter(
+      accountId: string,
+      settings: CampaignLimitSettings,
+      limits?: Partial<Limits>,
+    ): Promise<void> {
+      const info = activityInfo();
+      await temporal.workflow.signalWithStart('accountLimiterWorkflow', {
+        workflowId: limiterWorkflowId(accountId),
+        taskQueue: info.taskQueue,
+        args: [{ accountId, limits }],
+        signal: campaignLimitSettingsSignal,
+        signalArgs: [settings],
+      });
     },
 
     /** Reads one contact batch from the workflow that holds it (Temporal is the only store). */

@@ -165,7 +165,12 @@ void describe('HTTP server', () => {
         });
 
       await t.test('GET /ready is 200 with both checks ok', async () => {
-        const res = await get(server.url, '/ready');
+        // The server lists a poller once the worker's first long poll reaches it: allow a moment under load.
+        let res = await get(server.url, '/ready');
+        for (let i = 0; i < 50 && res.status !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          res = await get(server.url, '/ready');
+        }
         assert.equal(res.status, 200);
         assert.deepEqual(res.json, { status: 'ready', checks: { temporal: 'ok', worker: 'ok' } });
       });

@@ -1,6 +1,6 @@
 /**
  * Records the histories that test/replay.test.ts replays: one small campaign through the real stack (a retry,
- * a skipped row, a pause and resume, a lost webhook), saved as JSON under test/histories/<label>/.
+ * a skipped row, a pause and resume, a lost webhook) and its account limiter, saved as JSON under test/histories/<label>/.
  * Re-record when a workflow changes shape on purpose (and version it with `patched`):
  *   npx tsx test/record-histories.ts <label>   (starts its own dev server; files are proto JSON, as `temporal workflow show -o json` writes)
  */
@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { getProgress, tasksQuery } from '../src/campaign/run-queries';
 import { pauseSignal, resumeSignal } from '../workflows/definitions';
-import { campaignWorkflowId, contactBatchWorkflowId } from '../workflows/ids';
+import { campaignWorkflowId, contactBatchWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import { contact, startTestStack } from './helpers/stack';
 
 async function main(): Promise<void> {
@@ -34,17 +34,17 @@ async function main(): Promise<void> {
       if (p.state === 'completed') break;
       await delay(200);
     }
-    const ids = [campaignWorkflowId(runId), contactBatchWorkflowId(runId, 1)];
+    const ids = [
+      campaignWorkflowId(runId),
+      contactBatchWorkflowId(runId, 1),
+      limiterWorkflowId(`acct_${stack.taskQueue}`),
+    ];
     for await (const info of stack.env.client.workflow.list({ query: tasksQuery(runId) }))
       ids.push(info.workflowId);
     for (const id of ids) {
       const history = await stack.env.client.workflow.getHandle(id).fetchHistory();
-      const type = id.startsWith('campaign-')
-        ? id.includes('-batch-')
-          ? 'contact-batch'
-          : 'campaign'
-        : 'call-task';
-      const file = path.join(dir, `${type}-${id.slice(-12)}.json`);
+      // Named by workflow id: replay needs the real id (the task keys its permit requests on it).
+      const file = path.join(dir, `${id}.json`);
       fs.writeFileSync(file, historyToJSON(history));
       console.log(`recorded ${file}`);
     }

@@ -28,3 +28,13 @@ export const BOOKKEEPING: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
+
+/**
+ * Telling a run's callback_url (a task ended, the run ended): the receiver may be down for a while, so retries
+ * go on for a day, backing off to one every 10 minutes. An event that still fails is logged and dropped.
+ */
+export const CALLBACK: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+  scheduleToCloseTimeout: '24 hours',
+};

@@ -15,10 +15,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { PLACING, POLLING } from './activity-profiles';
+import { BOOKKEEPING, CALLBACK, PLACING, POLLING } from './activity-profiles';
 import {
   callEndedSignal,
   callStatusSignal,
+  permitGrantedSignal,
+  permitReleaseSignal,
+  permitRequestSignal,
+  permitWaitingSignal,
+  permitWithdrawSignal,
+  type PermitGrantMessage,
   taskCancelSignal,
   taskEventSignal,
   taskPauseSignal,
@@ -30,7 +36,8 @@ import {
   type TaskState,
   type TaskStatus,
 } from './definitions';
-import { callIdempotencyKey } from './ids';
+import { callIdempotencyKey, limiterWorkflowId, permitId } from './ids';
+import { firstAttemptTime, planAttempt, windowZone } from './calling-window';
 import { classifyEndReason, decide, type Outcome } from './policy';
 import {
   CampaignAccount,
@@ -41,6 +48,14 @@ import {
 
 const placing = proxyActivities<Activities>(PLACING);
 const polling = proxyActivities<Activities>(POLLING);
+const callbacks = proxyActivities<Activities>(CALLBACK);
+
+const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+
+/** A lease outlives the hard cap on a call by this much (at most) before the limiter takes it back unreleased. */
+const LEASE_MARGIN_MS = 2 * 60_000;
+/** The failure type createCall raises when the booked dial slot has passed (activities/index.ts). */
+const PERMIT_EXPIRED = 'PermitExpired';
 
 const isTerminal = (s: CallSnapshot['status']) => s === 'completed' || s === 'failed';
 const nowIso = () => new Date().toISOString();
@@ -59,6 +74,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     endReason: null,
     attempts: [],
     nextAttemptAt: null,
+    waitingFor: null,
     transcript: null,
     summary: null,
     recordingUrl: null,
@@ -73,8 +89,18 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   let ended: { snapshot: CallSnapshot; by: AttemptRecord['endedBy'] } | null = null;
   let current: AttemptRecord | null = null;
 
+  /** The limiter's answer to this task's current permit request. */
+  let grant: PermitGrantMessage | null = null;
+  /** A task counts once toward tasks/day, however many attempts or permits it takes. */
+  let countedTowardDay = false;
+
   // Handlers first, before any await.
   setHandler(taskStatusQuery, () => state);
+  setHandler(permitGrantedSignal, (g) => void (grant = g));
+  setHandler(permitWaitingSignal, (w) => {
+    state.waitingFor = `${w.reason.replace(/_/g, ' ')} budget spent; resets at ${new Date(w.resetsAt).toISOString()}`;
+    void report({ status: 'pending', waiting: w.reason });
+  });
   setHandler(taskPauseSignal, ({ paused: p }) => void (paused = p));
   setHandler(taskCancelSignal, (c) => void (cancel = c));
   setHandler(callEndedSignal, (snapshot) => {
@@ -120,7 +146,68 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     state.nextAttemptAt = null;
     setStatus(status);
     await report({ status, final: true });
+    if (input.callbackUrl) await tellCallback(input.callbackUrl);
     return state;
+  }
+
+  /** After the campaign is told (so a slow receiver never holds a window slot); failures are logged only. */
+  async function tellCallback(url: string): Promise<void> {
+    try {
+      await callbacks.deliverCallback({ url, type: 'task.finished', runId: input.runId, task: state });
+    } catch (err) {
+      log.warn('callback not delivered', { taskId, url, error: String(err) });
+    }
+  }
+
+  const limiter = getExternalWorkflowHandle(limiterWorkflowId(input.accountId));
+  async function tellLimiter(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch {
+      // The limiter is not running (its campaign starts it; someone may have terminated it): start it, then again.
+      await bookkeeping.ensureLimiter(input.accountId, { campaign: input.runId });
+      await fn();
+    }
+  }
+
+  /**
+   * Asks the account limiter for a permit to dial and waits to be told (no polling), then until the slot it
+   * booked. null when a pause or cancel came first; the request or permit is then given back.
+   */
+  async function acquirePermit(attempt: number, deadlineMs?: number): Promise<PermitGrantMessage | null> {
+    const id = permitId(taskId, attempt);
+    grant = null;
+    const firstAttempt = !countedTowardDay;
+    await tellLimiter(() =>
+      limiter.signal(permitRequestSignal, {
+        id,
+        taskId,
+        campaign: input.runId,
+        firstAttempt,
+        leaseTtlMs: policy.maxCallMs + policy.pollIntervalMs + Math.min(LEASE_MARGIN_MS, policy.maxCallMs),
+      }),
+    );
+    // Past the deadline, a task still waiting for a permit gives up (the caller then ends it expired).
+    const untilDeadline = deadlineMs === undefined ? undefined : Math.max(1, deadlineMs - Date.now());
+    await condition(() => grant?.id === id || cancel !== null || paused, untilDeadline);
+    const got = grant as PermitGrantMessage | null;
+    if (got?.id !== id) {
+      await tellLimiter(() => limiter.signal(permitWithdrawSignal, { id }));
+      return null;
+    }
+    if (firstAttempt) countedTowardDay = true;
+    state.waitingFor = null;
+    const waitMs = got.notBefore - Date.now();
+    if (waitMs > 0) await condition(() => cancel !== null || paused, waitMs);
+    if (cancel || paused) {
+      await releasePermit(id);
+      return null;
+    }
+    return got;
+  }
+
+  async function releasePermit(id: string): Promise<void> {
+    await tellLimiter(() => limiter.signal(permitReleaseSignal, { id }));
   }
 
   upsertSearchAttributes([
@@ -131,11 +218,40 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
 
   if (input.skip) return finish('skipped', `${input.skip.reason}: ${input.skip.detail}`);
 
+  // When this contact may be called: its own call time, the calling window in its zone, the deadline.
+  const timing = input.timing;
+  const zone = windowZone(contact.timezone, timing?.timezone);
+  const deadlineMs = timing?.deadline ? Date.parse(timing.deadline) : undefined;
+  const first = firstAttemptTime(
+    contact.callAt,
+    Date.now(),
+    timing ? Date.parse(timing.runCreatedAt) : Date.now(),
+    timing?.pastCallAt,
+  );
+  if (first.kind !== 'at') return finish('skipped', first.reason);
+  /** The earliest time the next attempt is wanted: the call time, then now + the retry delay. */
+  let earliestMs = first.atMs;
+
+  /** Waits for the window to open; `expired` past the deadline, null when canceled meanwhile. */
+  async function waitForWindow(): Promise<{ expired: string } | 'go' | null> {
+    const plan = planAttempt({
+      window: timing?.callingWindow,
+      zone,
+      earliestMs: Math.max(earliestMs, Date.now()),
+      deadlineMs,
+    });
+    if (plan.kind !== 'at') return { expired: plan.reason };
+    const waitMs = plan.atMs - Date.now();
+    if (waitMs > 0) {
+      state.nextAttemptAt = new Date(plan.atMs).toISOString();
+      await condition(() => cancel !== null, waitMs);
+      state.nextAttemptAt = null;
+    }
+    return cancel ? null : 'go';
+  }
+
   const outcomes: Outcome[] = [];
   for (let attempt = 1; ; attempt++) {
-    await condition(() => !paused || cancel !== null);
-    if (cancel) return finish('canceled', 'campaign canceled before this attempt');
-
     ended = null;
     current = {
       attempt,
@@ -148,36 +264,53 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       endedBy: null,
       decision: null,
     };
-    state.attempts.push(current);
     state.nextAttemptAt = null;
     setStatus('pending');
-    await report({ status: 'pending', attemptStarted: attempt });
 
-    let created: CallSnapshot;
-    try {
-      created = await placing.createCall({
-        idempotencyKey: callIdempotencyKey(taskId, attempt),
-        taskWorkflowId: taskId,
-        runId: input.runId,
-        attempt,
-        pipeId: input.call.pipeId,
-        agentId: input.call.agentId,
-        fromNumber: input.call.fromNumber,
-        toNumber: contact.phone,
-        instructions: contact.instructions,
-        metadata: contact.metadata,
-      });
-    } catch (err) {
-      // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
-      // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
-      const cause =
-        err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      if (!cause?.nonRetryable) throw err;
-      current.status = 'failed';
-      current.endReason = 'CREATE_REJECTED';
-      current.decision = `call not created: ${cause.message}`;
-      state.endReason = 'CREATE_REJECTED';
-      return finish('failed', current.decision);
+    // Permission to dial: not paused, then a permit from the account limiter, dialed within its grace.
+    let permit: PermitGrantMessage | null = null;
+    let created: CallSnapshot | null = null;
+    while (!created) {
+      await condition(() => !paused || cancel !== null);
+      const allowed = cancel ? null : await waitForWindow();
+      if (allowed === null) return finish('canceled', 'campaign canceled before this attempt');
+      if (allowed !== 'go') return finish('expired', allowed.expired);
+      permit = await acquirePermit(attempt, deadlineMs);
+      if (!permit) continue;
+      if (state.attempts[state.attempts.length - 1] !== current) {
+        state.attempts.push(current);
+        await report({ status: 'pending', attemptStarted: attempt });
+      }
+      current.createdAt = nowIso();
+      try {
+        created = await placing.createCall({
+          dialBy: permit.dialBy,
+          idempotencyKey: callIdempotencyKey(taskId, attempt),
+          taskWorkflowId: taskId,
+          runId: input.runId,
+          attempt,
+          pipeId: input.call.pipeId,
+          agentId: input.call.agentId,
+          fromNumber: input.call.fromNumber,
+          toNumber: contact.phone,
+          instructions: contact.instructions,
+          metadata: contact.metadata,
+        });
+      } catch (err) {
+        const cause =
+          err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        await releasePermit(permit.id);
+        // Too late for the booked slot (e.g. after retries): ask again; the idempotency key stays the same.
+        if (cause?.type === PERMIT_EXPIRED) continue;
+        // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
+        // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
+        if (!cause?.nonRetryable) throw err;
+        current.status = 'failed';
+        current.endReason = 'CREATE_REJECTED';
+        current.decision = `call not created: ${cause.message}`;
+        state.endReason = 'CREATE_REJECTED';
+        return finish('failed', current.decision);
+      }
     }
     current.callId = created.callId;
     current.createdAt = created.startedAt ?? current.createdAt;
@@ -215,6 +348,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       }
     }
 
+    await releasePermit(permit!.id);
     const end: { snapshot: CallSnapshot; by: AttemptRecord['endedBy'] } = ended;
     const snap = end.snapshot;
     current.status = snap.status === 'completed' ? 'completed' : 'failed';
@@ -250,8 +384,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     state.nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
     setStatus('pending');
     await report({ status: 'pending', retryWaiting: true });
-    // The retry wait ends early only for a cancel.
-    await condition(() => cancel !== null, decision.delayMs);
-    if (cancel) return finish('canceled', 'campaign canceled while a retry was waiting');
+    // The next attempt waits for the delay, then for the window (a cancel ends the wait early).
+    earliestMs = Date.now() + decision.delayMs;
   }
 }

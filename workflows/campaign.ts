@@ -20,7 +20,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
-import { BOOKKEEPING } from './activity-profiles';
+import { BOOKKEEPING, CALLBACK } from './activity-profiles';
 import { callTaskWorkflow } from './call-task';
 import {
   addBatchUpdate,
@@ -33,17 +33,20 @@ import {
   taskCancelSignal,
   taskEventSignal,
   taskPauseSignal,
+  campaignLimitSettingsSignal,
   type CampaignCarriedState,
+  type CampaignLimitSettings,
   type CampaignInput,
   type CampaignProgress,
   type CampaignState,
   type OpenTaskEntry,
   type TaskInput,
 } from './definitions';
-import { callTaskWorkflowId, contactBatchWorkflowId } from './ids';
+import { callTaskWorkflowId, contactBatchWorkflowId, limiterWorkflowId } from './ids';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attributes';
 
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+const callbacks = proxyActivities<Activities>(CALLBACK);
 
 /** Children started in one go (one workflow task); keeps each activation small. */
 const START_CHUNK = 100;
@@ -51,6 +54,7 @@ const START_CHUNK = 100;
 interface OpenTask {
   status: OpenTaskEntry[1];
   retryWaiting: boolean;
+  waitingDay: boolean;
 }
 
 export async function campaignWorkflow(input: CampaignInput): Promise<CampaignProgress> {
@@ -73,7 +77,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   };
   const announced = new Set(s.announced);
   const open = new Map<string, OpenTask>(
-    s.open.map(([id, status, rw]) => [id, { status, retryWaiting: rw === 1 }]),
+    s.open.map(([id, status, rw, wd]) => [id, { status, retryWaiting: rw === 1, waitingDay: wd === 1 }]),
   );
   const queue: Contact[] = s.queue;
   const queueSkipped: SkippedContact[] = s.queueSkipped;
@@ -96,7 +100,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     let ringing = 0;
     let active = 0;
     let retriesWaiting = 0;
+    let waitingForDailyBudget = 0;
     for (const t of open.values()) {
+      if (t.waitingDay) waitingForDailyBudget++;
       if (t.status === 'ringing') ringing++;
       else if (t.status === 'active') active++;
       if (t.retryWaiting) retriesWaiting++;
@@ -114,12 +120,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
         : null;
     return {
       runId: input.runId,
+      accountId: input.accountId,
       state: state(),
       total: s.totalAnnounced,
       inputClosed: s.totalBatches !== null,
       counts: { pending, ringing, active, ...s.finals, canceled: s.finals.canceled + canceledUnstarted },
       attempts: s.attempts,
       retriesWaiting,
+      waitingForDailyBudget,
       startedAt: s.startedAt,
       updatedAt: s.updatedAt,
       eta,
@@ -185,18 +193,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     if (s.paused || s.cancel) return;
     s.paused = true;
     touch();
+    void tellLimiter({ campaign: input.runId, paused: true });
     void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: true }));
   });
   setHandler(resumeSignal, () => {
     if (!s.paused || s.cancel) return;
     s.paused = false;
     touch();
+    void tellLimiter({ campaign: input.runId, paused: false });
     void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: false }));
   });
   setHandler(cancelSignal, ({ hangup }) => {
     if (s.cancel) return;
     s.cancel = { hangup };
     touch();
+    void tellLimiter({ campaign: input.runId, done: true });
     void broadcast((id) => getExternalWorkflowHandle(id).signal(taskCancelSignal, { hangup }));
   });
   setHandler(taskEventSignal, (e) => {
@@ -211,6 +222,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     }
     if (e.status === 'pending' || e.status === 'ringing' || e.status === 'active') t.status = e.status;
     t.retryWaiting = e.retryWaiting === true;
+    t.waitingDay = e.waiting === 'tasks_per_day';
   });
 
   upsertSearchAttributes([
@@ -226,7 +238,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       skip?.reason === 'duplicate' ? contact.line : undefined,
     );
     if (open.has(workflowId)) return; // de-duplicated in flight
-    open.set(workflowId, { status: 'pending', retryWaiting: false });
+    open.set(workflowId, { status: 'pending', retryWaiting: false, waitingDay: false });
     try {
       await startChild(callTaskWorkflow, {
         workflowId,
@@ -242,6 +254,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
             skip,
             paused: s.paused,
             callbackUrl: input.callbackUrl,
+            timing: {
+              callingWindow: input.callingWindow,
+              timezone: input.timezone,
+              deadline: input.deadline,
+              pastCallAt: input.pastCallAt,
+              runCreatedAt: input.createdAt,
+            },
           },
         ],
       });
@@ -263,6 +282,27 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     }
   }
 
+  /** Tells the account limiter of this run's state; a paused or canceled run gives its place up at once. */
+  async function tellLimiter(settings: CampaignLimitSettings): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(limiterWorkflowId(input.accountId)).signal(
+        campaignLimitSettingsSignal,
+        settings,
+      );
+    } catch (err) {
+      log.warn('could not tell the account limiter', { settings, error: String(err) });
+    }
+  }
+
+  // The account's limiter runs before any task asks it for a permit.
+  if (!input.state) {
+    await bookkeeping.ensureLimiter(
+      input.accountId,
+      { campaign: input.runId, weight: input.weight, cap: input.concurrencyCap ?? null, paused: s.paused },
+      input.limits,
+    );
+  }
+
   // ---- main loop ----
   for (;;) {
     await condition(() => isDone() || needsLoad() || canStart() || workflowInfo().continueAsNewSuggested);
@@ -271,7 +311,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       s.announced = [...announced];
-      s.open = [...open].map(([id, t]) => [id, t.status, t.retryWaiting ? 1 : 0]);
+      s.open = [...open].map(([id, t]) => [id, t.status, t.retryWaiting ? 1 : 0, t.waitingDay ? 1 : 0]);
       s.continuedAsNew++;
       await continueAsNew<typeof campaignWorkflow>({ ...input, state: s });
     }
@@ -302,6 +342,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   // Batches announced but never read (a canceled run) are released, so nothing stays open.
   for (const b of announced) await releaseBatch(b);
+  if (!s.cancel) await tellLimiter({ campaign: input.runId, done: true });
+  if (input.callbackUrl) {
+    try {
+      await callbacks.deliverCallback({
+        url: input.callbackUrl,
+        type: 'run.finished',
+        runId: input.runId,
+        progress: progress(),
+      });
+    } catch (err) {
+      log.warn('run callback not delivered', { url: input.callbackUrl, error: String(err) });
+    }
+  }
   await condition(allHandlersFinished);
   return progress();
 }

@@ -5,6 +5,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
 import type { CampaignPolicy } from './policy';
+import type { Limits, LimiterState } from './limiter-core';
+import type { CampaignTiming } from '../src/campaign/timing-options';
 
 // ---------- shared shapes ----------
 
@@ -34,7 +36,11 @@ export interface CallSettings {
   fromNumber?: string;
 }
 
-export interface CampaignInput {
+/**
+ * When contacts may be called: a calling window in each contact's zone, the campaign's zone, a deadline after
+ * which tasks not yet reached end `expired`, and what to do with a call time already past.
+ */
+export interface CampaignInput extends CampaignTiming {
   runId: string;
   accountId: string;
   spaceToken: string;
@@ -42,6 +48,11 @@ export interface CampaignInput {
   policy: CampaignPolicy;
   /** Most task workflows open at once (dialing, in a call, or waiting for a retry). */
   window: number;
+  /** The account's limits, used only if this run starts the account's limiter. */
+  limits?: Partial<Limits>;
+  /** This run's share of the account's permits against other runs (default 1) and its own concurrency cap. */
+  weight?: number;
+  concurrencyCap?: number;
   /** ISO time the run was created (client clock; shown in status). */
   createdAt: string;
   /** Name of the source (file name or URL) for status and export. */
@@ -69,6 +80,7 @@ export type CampaignState = 'running' | 'paused' | 'canceling' | 'canceled' | 'c
 
 export interface CampaignProgress {
   runId: string;
+  accountId: string;
   state: CampaignState;
   /** Contacts announced so far (valid and skipped); final once inputClosed. */
   total: number;
@@ -76,6 +88,8 @@ export interface CampaignProgress {
   counts: CampaignCounts;
   attempts: number;
   retriesWaiting: number;
+  /** Tasks held back because the account's tasks/day budget is spent; they go on when it resets. */
+  waitingForDailyBudget: number;
   startedAt: string;
   updatedAt: string;
   /** Estimated finish, from the rate of tasks finished so far; null until there is a rate. */
@@ -84,7 +98,7 @@ export interface CampaignProgress {
 }
 
 /** Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1]. */
-export type OpenTaskEntry = [string, 'pending' | 'ringing' | 'active', 0 | 1];
+export type OpenTaskEntry = [string, 'pending' | 'ringing' | 'active', 0 | 1, (0 | 1)?];
 
 export interface CampaignCarriedState {
   announced: number[];
@@ -126,6 +140,8 @@ export interface TaskInput {
   skip?: { reason: string; detail: string };
   paused?: boolean;
   callbackUrl?: string;
+  /** The campaign's timing, and when the run was created (a call_at before it counts as past). */
+  timing?: CampaignTiming & { runCreatedAt: string };
 }
 
 export interface TaskState {
@@ -140,6 +156,8 @@ export interface TaskState {
   endReason: string | null;
   attempts: AttemptRecord[];
   nextAttemptAt: string | null;
+  /** Why a task that wants to dial cannot yet (e.g. the day's task budget is spent). */
+  waitingFor: string | null;
   transcript: string | null;
   summary: string | null;
   recordingUrl: string | null;
@@ -170,6 +188,8 @@ export interface TaskEvent {
   retryWaiting?: boolean;
   /** Set when this event starts a new dial attempt. */
   attemptStarted?: number;
+  /** Waiting for a limit that will not free up soon (the day's task budget). */
+  waiting?: 'tasks_per_day';
   final?: boolean;
 }
 
@@ -206,3 +226,61 @@ export interface ContactBatchInput {
 }
 export const batchContentsQuery = defineQuery<ContactBatchInput>('contents');
 export const batchReleaseSignal = defineSignal('release');
+
+// ---------- accountLimiterWorkflow ----------
+export interface LimiterInput {
+  accountId: string;
+  limits?: Partial<Limits>;
+  /** Carried across continue-as-new. */
+  state?: LimiterState;
+  continuedAsNew?: number;
+}
+export interface PermitRequestMessage {
+  id: string;
+  taskId: string;
+  campaign: string;
+  firstAttempt: boolean;
+  leaseTtlMs: number;
+}
+export interface PermitGrantMessage {
+  id: string;
+  notBefore: number;
+  /** The dial must happen by then, else the task asks again. */
+  dialBy: number;
+}
+export interface PermitWaitingMessage {
+  id: string;
+  reason: 'tasks_per_day';
+  resetsAt: number;
+}
+export interface CampaignLimitSettings {
+  campaign: string;
+  weight?: number;
+  cap?: number | null;
+  paused?: boolean;
+  /** Finished or canceled: its queued requests go. */
+  done?: boolean;
+}
+export interface LimiterView {
+  accountId: string;
+  limits: Limits;
+  inUse: number;
+  capacity: number;
+  queued: number;
+  queuedByCampaign: Record<string, number>;
+  dialsInLastWindow: number;
+  tasksToday: number;
+  dayBlocked: { count: number; resetsAt: string } | null;
+  campaigns: LimiterState['campaigns'];
+  stats: LimiterState['stats'] & { meanWaitMs: number };
+  continuedAsNew: number;
+}
+export const permitRequestSignal = defineSignal<[PermitRequestMessage]>('permitRequest');
+export const permitReleaseSignal = defineSignal<[{ id: string }]>('permitRelease');
+export const permitWithdrawSignal = defineSignal<[{ id: string }]>('permitWithdraw');
+export const campaignLimitSettingsSignal = defineSignal<[CampaignLimitSettings]>('campaignLimitSettings');
+export const setLimitsUpdate = defineUpdate<Limits, [Partial<Limits>]>('setLimits');
+export const limiterStateQuery = defineQuery<LimiterView>('state');
+/** Limiter → task. */
+export const permitGrantedSignal = defineSignal<[PermitGrantMessage]>('permitGranted');
+export const permitWaitingSignal = defineSignal<[PermitWaitingMessage]>('permitWaiting');

@@ -45,3 +45,16 @@ export function parseCallTaskWorkflowId(
 export function callIdempotencyKey(taskWorkflowId: string, attempt: number): string {
   return `${taskWorkflowId}:attempt-${attempt}`;
 }
+
+export function limiterWorkflowId(accountId: string): string {
+  return `limiter-${accountId}`;
+}
+export function parseLimiterWorkflowId(id: string): { accountId: string } | undefined {
+  const m = /^limiter-(.+)$/.exec(id);
+  return m ? { accountId: m[1]! } : undefined;
+}
+
+/** One permit request per task attempt. */
+export function permitId(taskWorkflowId: string, attempt: number): string {
+  return `${taskWorkflowId}#${attempt}`;
+}

@@ -13,6 +13,7 @@ import { startSimulator } from '../simulator';
 import { connectClient, connectNative } from '../temporal/connect';
 import { UnpodClient } from '../unpod';
 import { createWorker } from '../worker/worker';
+import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { DEFAULT_POLICY } from '../../workflows/policy';
 import { isRunId } from '../../workflows/ids';
@@ -26,7 +27,11 @@ import {
   statusCommand,
   tasksCommand,
 } from './run-commands';
+import { registerScheduleCommands } from './schedule-commands';
 import { runStackInForeground } from './stack';
+import { limitsCommand, type LimitFlags } from './limits-command';
+import { PLANS } from '../campaign/limits';
+import { msToNumber } from '@temporalio/common/lib/time';
 
 function positiveInt(flag: string) {
   return (value: string) => {
@@ -35,6 +40,33 @@ function positiveInt(flag: string) {
       throw new InvalidArgumentError(`${flag} must be a positive integer, got '${value}'`);
     return n;
   };
+}
+
+function nonNegativeInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a whole number, got '${value}'`);
+    return n;
+  };
+}
+
+function deadlineArg(value: string): Date {
+  const at =
+    /^\d/.test(value) && !/^\d+\s*[a-z]+$/i.test(value)
+      ? new Date(value)
+      : new Date(Date.now() + durationMs(value));
+  if (Number.isNaN(at.getTime()))
+    throw new InvalidArgumentError(`--deadline takes an ISO time or a duration such as 8h, got '${value}'`);
+  return at;
+}
+
+function durationMs(value: string): number {
+  try {
+    return msToNumber(value as Parameters<typeof msToNumber>[0]);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function runIdArg(value: string): string {
@@ -122,6 +154,7 @@ export function buildProgram(config: () => Config): Command {
         namespace: c.temporal.namespace,
         taskQueue: c.temporal.taskQueue,
         unpod,
+        callbackSigningSecret: c.api.callbackSigningSecret,
         tuning: {
           maxCachedWorkflows: c.env.WORKER_MAX_CACHED_WORKFLOWS,
           maxConcurrentActivityTaskExecutions: c.env.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -147,6 +180,8 @@ export function buildProgram(config: () => Config): Command {
         webhookSecret: c.unpod.webhookSecret,
         host: c.http.host,
         port: c.http.port,
+        api: apiOptionsFromConfig(c),
+        cors: c.api.cors,
       });
       console.log(`HTTP server on ${http.url}`);
       await untilSignal();
@@ -191,7 +226,17 @@ export function buildProgram(config: () => Config): Command {
       .option('--json', 'machine-readable output')
       .option('--region <CC>', 'default region for numbers without +country code (default: DEFAULT_REGION)')
       .option('--dnc <file>', 'do-not-call list (one number a line, or a CSV with a phone column)')
-      .option('--rejects <file>', 'where rejected rows are written (default: <csv>.rejects.csv)'),
+      .option('--rejects <file>', 'where rejected rows are written (default: <csv>.rejects.csv)')
+      .option(
+        '--deadline <when>',
+        'warn up front when the limits cannot finish the run by then (ISO time or e.g. 8h)',
+        deadlineArg,
+      )
+      .option('--mean-call <duration>', 'mean call length for the estimate', (v) => {
+        const ms = durationMs(v);
+        if (!(ms > 0)) throw new InvalidArgumentError(`--mean-call takes a duration such as 90s, got '${v}'`);
+        return ms;
+      }),
   ).action(
     async (
       csv: string,
@@ -202,6 +247,8 @@ export function buildProgram(config: () => Config): Command {
         region?: string;
         dnc?: string;
         rejects?: string;
+        deadline?: Date;
+        meanCall?: number;
       },
     ) => {
       const c = config();
@@ -213,6 +260,8 @@ export function buildProgram(config: () => Config): Command {
         settings,
         region: region as CountryCode,
         doNotCall: o.dnc,
+        deadline: o.deadline,
+        meanCallMs: o.meanCall,
         rejects: o.rejects,
         dryRun: o.dryRun,
         wait: o.wait,
@@ -222,6 +271,22 @@ export function buildProgram(config: () => Config): Command {
       else await withClient(c, (client) => startCommand(client, c.temporal.taskQueue, csv, opts));
     },
   );
+
+  program
+    .command('limits <account>')
+    .description("show an account's plan limits and their use; with options, change them live")
+    .addOption(new Option('--plan <plan>', 'a preset').choices(Object.keys(PLANS)))
+    .option('--calls-per-minute <n>', 'dials in any 60-second window', positiveInt('--calls-per-minute'))
+    .option('--tasks-per-day <n>', "tasks counted per day, or 'unlimited'", (v) =>
+      v === 'unlimited' ? null : positiveInt('--tasks-per-day')(v),
+    )
+    .option('--concurrency <n>', 'concurrent calls', positiveInt('--concurrency'))
+    .option('--reserved <n>', 'concurrent slots kept free (e.g. for inbound)', nonNegativeInt('--reserved'))
+    .option('--timezone <tz>', "the account's zone: its day resets at midnight there")
+    .option('--json', 'machine-readable output')
+    .action((account: string, o: LimitFlags) =>
+      withClient(config(), (client) => limitsCommand(client, config().temporal.taskQueue, account, o)),
+    );
 
   program
     .command('status <runId>')
@@ -296,6 +361,8 @@ export function buildProgram(config: () => Config): Command {
       );
     },
   );
+
+  registerScheduleCommands(program, { config, withClient, campaignOptions, runSettings });
 
   return program;
 }

@@ -21,6 +21,8 @@ import {
 } from '../campaign/run-control';
 import type { CampaignProgress, TaskStatus } from '../../workflows/definitions';
 import { progressLine, progressTable, table } from './output';
+import { describeEstimate, estimate, formatDuration, limiterState } from '../campaign/limits';
+import { DEFAULT_LIMITS, type Limits } from '../../workflows/limiter-core';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -35,6 +37,15 @@ export interface StartOptions {
   wait?: boolean;
   json?: boolean;
   batchSize?: number;
+  /** When the run must be over by; start warns when the account's limits cannot make it. */
+  deadline?: Date;
+  meanCallMs?: number;
+}
+
+/** The limits in force for an account: its running limiter's, else the run's own, else the defaults. */
+async function limitsFor(client: Client, settings: RunSettings): Promise<Limits> {
+  const running = await limiterState(client, settings.accountId);
+  return running?.limits ?? { ...DEFAULT_LIMITS, ...settings.limits };
 }
 
 function summaryText(file: string, s: IngestSummary): string {
@@ -89,10 +100,20 @@ export async function startCommand(
 
   const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
   const s = await summary;
-  if (o.json && !o.wait) console.log(JSON.stringify({ runId: started.runId, summary: s }, null, 2));
+  const need = estimate(s.valid, await limitsFor(client, o.settings), o.meanCallMs);
+  const late = o.deadline && Date.now() + need.minimumMs > o.deadline.getTime();
+  if (o.json && !o.wait)
+    console.log(JSON.stringify({ runId: started.runId, summary: s, estimate: need }, null, 2));
   else if (!o.json) {
     console.log(`run ${started.runId} started (workflow ${started.workflowId})`);
     console.log(summaryText(file, s));
+    console.log(describeEstimate(need));
+  }
+  if (late) {
+    console.error(
+      `warning: the deadline ${o.deadline!.toISOString()} cannot be met at these limits: the run needs at least ` +
+        `${formatDuration(need.minimumMs)}, until ${new Date(Date.now() + need.minimumMs).toISOString()}`,
+    );
   }
   if (!o.wait) return { runId: started.runId };
   const final = await watchProgress(client, started.runId, !o.json);
@@ -140,7 +161,16 @@ export async function statusCommand(
       `run ${runId}: ${p.state}, ${p.total} contacts${p.inputClosed ? '' : ' (input still arriving)'}`,
     );
     console.log(`started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta}` : ''}`);
-    console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}\n`);
+    console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}`);
+    if (p.waitingForDailyBudget) {
+      console.log(`${p.waitingForDailyBudget} tasks wait for the account's tasks/day budget to reset`);
+    }
+    const open = p.counts.pending + p.counts.ringing + p.counts.active;
+    if (open > 0 && p.state !== 'canceling') {
+      const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+      console.log(`remaining: ${describeEstimate(estimate(open, limits))}`);
+    }
+    console.log('');
     console.log(progressTable(p));
   }
   return;

@@ -6,6 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Config } from '../config/config';
+import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startDevServer } from '../temporal/dev-server';
@@ -84,6 +85,7 @@ export async function startStack(
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       unpod,
+      callbackSigningSecret: config.api.callbackSigningSecret,
       tuning: {
         maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
         maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -103,6 +105,8 @@ export async function startStack(
       webhookSecret: config.unpod.webhookSecret,
       host: config.http.host,
       port: config.http.port,
+      api: apiOptionsFromConfig(config),
+      cors: config.api.cors,
     });
     stops.push(() => http.close());
 
@@ -125,7 +129,7 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Temporal        ${s.temporalAddress}${s.uiUrl ? `  (Web UI ${s.uiUrl}, data ${config.env.TEMPORAL_DB_FILE})` : '  (external)'}`,
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
-    `HTTP            ${s.httpUrl}  (/health, /ready, POST /webhooks/unpod)`,
+    `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready, POST /webhooks/unpod)`,
   ].join('\n');
 }
 

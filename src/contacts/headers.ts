@@ -3,7 +3,8 @@
  */
 import { ContactFileError } from './errors';
 
-export type ContactField = 'phone' | 'name' | 'timezone' | 'callAt' | 'instructions';
+export type ContactField =
+  'phone' | 'name' | 'timezone' | 'callAt' | 'instructions' | 'remindBefore' | 'appointmentAt';
 
 /** Normalised header names accepted for each field (see normaliseHeader). */
 export const FIELD_ALIASES: Readonly<Record<ContactField, readonly string[]>> = {
@@ -12,7 +13,17 @@ export const FIELD_ALIASES: Readonly<Record<ContactField, readonly string[]>> = 
   timezone: ['timezone', 'time_zone', 'tz'],
   callAt: ['call_at'],
   instructions: ['instructions'],
+  remindBefore: ['remind_before', 'reminder_before'],
+  appointmentAt: ['appointment_at', 'appointment_time'],
 };
+
+/** Fields whose column also stays in the call metadata: the agent reminds people of the appointment time. */
+export const FIELDS_ALSO_IN_METADATA: ReadonlySet<ContactField> = new Set(['appointmentAt']);
+
+/** The field as users name it (its first alias), for messages. */
+export function fieldLabel(field: ContactField): string {
+  return FIELD_ALIASES[field]?.[0] ?? field;
+}
 
 const ALIAS_TO_FIELD: ReadonlyMap<string, ContactField> = new Map(
   (Object.entries(FIELD_ALIASES) as [ContactField, readonly string[]][]).flatMap(([field, aliases]) =>
@@ -44,6 +55,8 @@ export interface ColumnSources {
   timezone?: string;
   callAt?: string;
   instructions?: string;
+  remindBefore?: string;
+  appointmentAt?: string;
 }
 
 export interface ColumnMap {
@@ -73,12 +86,12 @@ export function resolveColumns(rawHeaders: readonly string[]): ColumnMap {
       if (prev !== undefined) {
         throw new ContactFileError(
           'duplicate_column',
-          `columns '${headers[prev]}' and '${header}' both map to the ${field === 'callAt' ? 'call_at' : field} field; keep one of them (${seen})`,
+          `columns '${headers[prev]}' and '${header}' both map to the ${fieldLabel(field)} field; keep one of them (${seen})`,
           { headers, line: 1 },
         );
       }
       fieldIndex[field] = index;
-      return;
+      if (!FIELDS_ALSO_IN_METADATA.has(field)) return;
     }
     const prev = metaKeys.get(key);
     if (prev !== undefined) {
@@ -99,7 +112,7 @@ export function resolveColumns(rawHeaders: readonly string[]): ColumnMap {
     );
   }
   const sources: ColumnSources = { phone: headers[fieldIndex.phone]! };
-  for (const f of ['name', 'timezone', 'callAt', 'instructions'] as const) {
+  for (const f of ['name', 'timezone', 'callAt', 'instructions', 'remindBefore', 'appointmentAt'] as const) {
     const i = fieldIndex[f];
     if (i !== undefined) sources[f] = headers[i]!;
   }

@@ -1,10 +1,19 @@
 export * from './contact';
 export * from './errors';
-export { FIELD_ALIASES, normaliseHeader, type ColumnSources, type ContactField } from './headers';
+export {
+  FIELD_ALIASES,
+  FIELDS_ALSO_IN_METADATA,
+  normaliseHeader,
+  type ColumnSources,
+  type ContactField,
+} from './headers';
+export { parseDuration } from './durations';
+export { zoneForContact, zoneFromNumber, singleZoneOfCountry } from './phone-zone';
 export {
   normalisePhone,
   canonicalTimeZone,
   parseCallAt,
+  parseAppointmentAt,
   MAX_INSTRUCTIONS_CHARS,
   MAX_CONTACT_BYTES,
 } from './validate';

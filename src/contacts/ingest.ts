@@ -22,6 +22,8 @@ import {
 } from './contact';
 import { ContactFileError, IngestAbortedError } from './errors';
 import {
+  FIELDS_ALSO_IN_METADATA,
+  fieldLabel,
   normaliseHeader,
   fieldForHeader,
   resolveColumns,
@@ -55,6 +57,15 @@ export interface IngestOptions {
    * each batch stays well below Temporal's 512 KB payload warning even with long instructions.
    */
   maxBatchBytes?: number | undefined;
+  /**
+   * When a row has no timezone, store the zone derived from its number (a country with one zone, or a US/CA
+   * area code in one zone: src/contacts/phone-zone.ts). Off by default: rows then keep only the zone they gave.
+   */
+  timezoneFromNumber?: boolean | undefined;
+  /** remind_before (ms) for rows without a remind_before cell: their call_at is appointment_at minus this. */
+  remindBefore?: number | undefined;
+  /** The campaign's IANA zone: reads appointment_at values written without an offset in rows with no zone. */
+  defaultTimezone?: string | undefined;
 }
 
 export interface IngestSummary {
@@ -114,7 +125,11 @@ class Collector {
     columns: ColumnSources,
     metadataColumns: string[],
   ) {
-    this.schema = makeRowSchema(opts.defaultRegion);
+    this.schema = makeRowSchema(opts.defaultRegion, {
+      remindBeforeMs: opts.remindBefore,
+      defaultTimezone: opts.defaultTimezone,
+      timezoneFromNumber: opts.timezoneFromNumber,
+    });
     this.batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_BATCH_SIZE));
     this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.maxRejects = opts.maxReportedRejects ?? DEFAULT_MAX_REPORTED_REJECTS;
@@ -258,7 +273,15 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 function rowValues(map: ColumnMap, cells: readonly string[]): RowValues {
   const values: RowValues = { metadata: {} };
-  for (const f of ['phone', 'name', 'timezone', 'callAt', 'instructions'] as const) {
+  for (const f of [
+    'phone',
+    'name',
+    'timezone',
+    'callAt',
+    'instructions',
+    'remindBefore',
+    'appointmentAt',
+  ] as const) {
     const i = map.fieldIndex[f];
     if (i === undefined) continue;
     // instructions keep inner formatting; everything is trimmed at the ends.
@@ -409,6 +432,7 @@ export function ingestJsonContacts(rows: readonly unknown[], opts: IngestOptions
         const f = fieldForHeader(k);
         if (f) {
           if (sources[f] === undefined) sources[f] = k;
+          if (FIELDS_ALSO_IN_METADATA.has(f)) metaKeys.add(normaliseHeader(k));
         } else if (k === 'metadata') {
           const m = (r as Record<string, unknown>)[k];
           if (m && typeof m === 'object') for (const mk of Object.keys(m)) metaKeys.add(normaliseHeader(mk));
@@ -459,13 +483,14 @@ export function ingestJsonContacts(rows: readonly unknown[], opts: IngestOptions
             if (from[f] !== undefined && val !== undefined && values[f] !== undefined) {
               problem ??= {
                 column: k,
-                reason: `'${from[f]}' and '${k}' both give the ${f === 'callAt' ? 'call_at' : f} field; keep one`,
+                reason: `'${from[f]}' and '${k}' both give the ${fieldLabel(f)} field; keep one`,
               };
               continue;
             }
             if (val !== undefined) {
               values[f] = val;
               from[f] = k;
+              if (FIELDS_ALSO_IN_METADATA.has(f)) values.metadata[normaliseHeader(k)] = val;
             }
           } else if (k === 'metadata' && v && typeof v === 'object' && !Array.isArray(v)) {
             for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {

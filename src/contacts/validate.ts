@@ -4,8 +4,11 @@
  */
 import { z } from 'zod';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { wallToInstant } from '../../workflows/calling-window';
 import { contactSchema, type Contact } from './contact';
-import type { ContactField } from './headers';
+import { parseDuration } from './durations';
+import { fieldLabel, type ContactField } from './headers';
+import { zoneFromNumber } from './phone-zone';
 
 export const MAX_INSTRUCTIONS_CHARS = 4000;
 /** A single contact larger than this (as JSON) is rejected: it keeps every batch payload bounded. */
@@ -18,7 +21,19 @@ export interface RowValues {
   timezone?: string;
   callAt?: string;
   instructions?: string;
+  remindBefore?: string;
+  appointmentAt?: string;
   metadata: Record<string, string>;
+}
+
+/** How the per-contact time and zone are worked out (see makeRowSchema). */
+export interface RowSchemaOptions {
+  /** remind_before for rows without one (ms): the call is this long before the row's appointment_at. */
+  remindBeforeMs?: number | undefined;
+  /** The campaign's zone: reads an appointment_at written without an offset when the row has no zone. */
+  defaultTimezone?: string | undefined;
+  /** Store the zone derived from the number (src/contacts/phone-zone.ts) when the row has no timezone. */
+  timezoneFromNumber?: boolean | undefined;
 }
 
 export type RowResult =
@@ -106,52 +121,130 @@ export function parseCallAt(value: string): { iso: string } | { error: string } 
   return { iso: new Date(t).toISOString() };
 }
 
+/**
+ * An appointment time: ISO 8601 with an offset (as call_at), or a local date-time such as `2025-07-14 09:00`
+ * read in `zone` (a time skipped by a DST change is the first valid instant after it; a repeated one, the first).
+ */
+export function parseAppointmentAt(
+  value: string,
+  zone: string | undefined,
+): { ms: number } | { error: string } {
+  const v = value.trim();
+  if (!ISO_LOCAL.test(v)) {
+    const r = parseCallAt(v);
+    return 'error' in r ? r : { ms: Date.parse(r.iso) };
+  }
+  if (!zone) {
+    return {
+      error: `'${v}' has no time zone: add an offset such as -07:00, a timezone column, or give the campaign a zone`,
+    };
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2}))?/.exec(v)!;
+  const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? '0')) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const back = new Date(wall);
+  if (back.getUTCDate() !== d || back.getUTCMonth() !== mo - 1 || h > 23 || mi > 59 || sec > 59)
+    return { error: `'${v}' is not a real date-time` };
+  return { ms: wallToInstant(zone, wall) };
+}
+
 /** Builds the row schema for one region. Issue paths are field names; the caller maps them to columns. */
-export function makeRowSchema(defaultRegion: CountryCode) {
-  return z.object({
-    phone: z.string({ error: 'phone is required' }).transform((v, ctx) => {
-      const r = normalisePhone(v, defaultRegion);
-      if ('error' in r) {
-        ctx.addIssue({ code: 'custom', message: r.error });
-        return z.NEVER;
-      }
-      return r.e164;
-    }),
-    name: z.string().optional(),
-    timezone: z
-      .string()
-      .transform((v, ctx) => {
-        const tz = canonicalTimeZone(v);
-        if (!tz) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `'${v}' is not an IANA time zone (e.g. America/Los_Angeles)`,
-          });
-          return z.NEVER;
-        }
-        return tz;
-      })
-      .optional(),
-    callAt: z
-      .string()
-      .transform((v, ctx) => {
-        const r = parseCallAt(v);
+export function makeRowSchema(defaultRegion: CountryCode, opts: RowSchemaOptions = {}) {
+  return z
+    .object({
+      phone: z.string({ error: 'phone is required' }).transform((v, ctx) => {
+        const r = normalisePhone(v, defaultRegion);
         if ('error' in r) {
           ctx.addIssue({ code: 'custom', message: r.error });
           return z.NEVER;
         }
-        return r.iso;
-      })
-      .optional(),
-    instructions: z
-      .string()
-      .max(MAX_INSTRUCTIONS_CHARS, {
-        error: (iss) =>
-          `instructions are ${String((iss.input as string).length)} characters; the limit is ${MAX_INSTRUCTIONS_CHARS}`,
-      })
-      .optional(),
-    metadata: z.record(z.string(), z.string()),
-  });
+        return r.e164;
+      }),
+      name: z.string().optional(),
+      timezone: z
+        .string()
+        .transform((v, ctx) => {
+          const tz = canonicalTimeZone(v);
+          if (!tz) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `'${v}' is not an IANA time zone (e.g. America/Los_Angeles)`,
+            });
+            return z.NEVER;
+          }
+          return tz;
+        })
+        .optional(),
+      callAt: z
+        .string()
+        .transform((v, ctx) => {
+          const r = parseCallAt(v);
+          if ('error' in r) {
+            ctx.addIssue({ code: 'custom', message: r.error });
+            return z.NEVER;
+          }
+          return r.iso;
+        })
+        .optional(),
+      instructions: z
+        .string()
+        .max(MAX_INSTRUCTIONS_CHARS, {
+          error: (iss) =>
+            `instructions are ${String((iss.input as string).length)} characters; the limit is ${MAX_INSTRUCTIONS_CHARS}`,
+        })
+        .optional(),
+      remindBefore: z
+        .string()
+        .transform((v, ctx) => {
+          const r = parseDuration(v);
+          if ('error' in r) {
+            ctx.addIssue({ code: 'custom', message: r.error });
+            return z.NEVER;
+          }
+          return r.ms;
+        })
+        .optional(),
+      appointmentAt: z.string().optional(),
+      metadata: z.record(z.string(), z.string()),
+    })
+    .transform((v, ctx) => {
+      // The zone: the row's, else the number's when it has a single one (see phone-zone.ts).
+      const timezone = v.timezone ?? (opts.timezoneFromNumber ? zoneFromNumber(v.phone) : undefined);
+      let callAt = v.callAt;
+      const remind = v.remindBefore ?? opts.remindBeforeMs;
+      if (v.remindBefore !== undefined && v.callAt !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remindBefore'],
+          message: 'the row gives both call_at and remind_before: keep one of them',
+        });
+        return z.NEVER;
+      }
+      if (remind !== undefined && callAt === undefined) {
+        if (v.appointmentAt === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['appointmentAt'],
+            message: `no appointment time to call ${v.remindBefore ?? 'remind_before'} before: fill in appointment_at (or give call_at)`,
+          });
+          return z.NEVER;
+        }
+        const at = parseAppointmentAt(v.appointmentAt, timezone ?? opts.defaultTimezone);
+        if ('error' in at) {
+          ctx.addIssue({ code: 'custom', path: ['appointmentAt'], message: at.error });
+          return z.NEVER;
+        }
+        callAt = new Date(at.ms - remind).toISOString();
+      }
+      return { ...v, timezone, callAt };
+    });
 }
 
 export type RowSchema = ReturnType<typeof makeRowSchema>;
@@ -172,7 +265,7 @@ export function validateRow(
     const colFor = (path: PropertyKey[]): string | null => {
       const f = path[0];
       if (f === 'metadata') return path.length > 1 ? String(path[1]) : null;
-      return typeof f === 'string' ? (columnOf(f as ContactField) ?? (f === 'callAt' ? 'call_at' : f)) : null;
+      return typeof f === 'string' ? (columnOf(f as ContactField) ?? fieldLabel(f as ContactField)) : null;
     };
     const first = issues[0]!;
     const column = colFor(first.path);

@@ -3,10 +3,15 @@
  * metrics, docs) register here beside these.
  */
 import type { Client } from '@temporalio/client';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../unpod/paths';
+import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
+import { createAuthorizer } from './auth';
 import { registerErrorHandler } from './error-handler';
 import { healthRoutes } from './health-routes';
+import { metricsRoutes, type MetricsSource } from './metrics';
+import { openApiRoutes } from './openapi';
 import { webhookRoutes } from './webhook-routes';
 
 type LoggerOption = Exclude<FastifyServerOptions['logger'], undefined>;
@@ -26,6 +31,19 @@ export interface HttpServerDeps {
   readyCheckTimeoutMs?: number;
   /** Deadline of the webhook's signal to Temporal, ms; past it the sender gets 503 and retries. Default 5000. */
   webhookSignalTimeoutMs?: number;
+  /** The /api/v2 surface (keys, defaults, limits, permission hooks). Absent: no API key is valid (401). */
+  api?: ApiOptions;
+  /** CORS as the Runner's ServeOptions; default: any origin, method and header, credentials allowed. */
+  cors?: CorsSettings;
+  /** Limiter numbers for /metrics, when known. */
+  metrics?: MetricsSource;
+}
+
+export interface CorsSettings {
+  origins: string[];
+  methods: string[];
+  headers: string[];
+  credentials: boolean;
 }
 
 const REDACT = [
@@ -44,8 +62,19 @@ function loggerOptions(logger: LoggerOption | undefined): LoggerOption {
 }
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(deps.logger) });
+  const app = Fastify({ logger: loggerOptions(deps.logger), routerOptions: { ignoreTrailingSlash: true } });
   registerErrorHandler(app);
+  const c = deps.cors ?? { origins: ['*'], methods: ['*'], headers: ['*'], credentials: true };
+  const any = (l: string[]) => l.length === 0 || l.includes('*');
+  await app.register(cors, {
+    // '*' with credentials cannot be sent literally: reflect the request's origin instead.
+    origin: any(c.origins) ? (c.credentials ? true : '*') : c.origins,
+    ...(any(c.methods)
+      ? { methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }
+      : { methods: c.methods }),
+    ...(any(c.headers) ? {} : { allowedHeaders: c.headers }),
+    credentials: c.credentials,
+  });
   await app.register(healthRoutes, {
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
@@ -58,6 +87,24 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     now: deps.now,
     signalTimeoutMs: deps.webhookSignalTimeoutMs,
   });
+  const api: ApiOptions = deps.api ?? {
+    keys: [],
+    defaultAccount: 'acct_default',
+    defaultPipeId: 'pipe_default',
+    defaultRegion: 'US',
+  };
+  await app.register(apiV2Routes, {
+    prefix: API_PREFIX,
+    temporal: deps.temporal,
+    taskQueue: deps.taskQueue,
+    api,
+  });
+  await app.register(metricsRoutes, {
+    temporal: deps.temporal,
+    auth: createAuthorizer(api.keys, api.permissions),
+    source: deps.metrics,
+  });
+  await app.register(openApiRoutes);
   await app.ready();
   return app;
 }

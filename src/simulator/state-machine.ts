@@ -51,7 +51,8 @@ export class CallEngine {
   private readonly sessions = new Map<string, SimCall>();
   private readonly numberCounts = new Map<string, number>();
   readonly scripts = new Map<string, ScriptStep[]>();
-  private epoch = Date.now();
+  /** Fixed-length test days count from the Unix epoch, like the engine's limiter. */
+  private epoch = 0;
 
   constructor(private readonly d: EngineDeps) {
     for (const a of d.accounts) {
@@ -295,7 +296,6 @@ export class CallEngine {
     this.sessions.clear();
     this.numberCounts.clear();
     for (const a of this.accounts.values()) resetAccountState(a);
-    this.epoch = Date.now();
     this.d.ledger.reset();
   }
 }

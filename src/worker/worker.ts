@@ -27,6 +27,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   unpod: UnpodClient;
+  /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
+  callbackSigningSecret?: string;
   tuning?: WorkerTuning;
   /** A pre-built bundle (tests build once per process); else the worker bundles workflows/ itself. */
   workflowBundle?: WorkflowBundleWithSourceMap;
@@ -38,7 +40,11 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ unpod: o.unpod, temporal: o.client }),
+    activities: createActivities({
+      unpod: o.unpod,
+      temporal: o.client,
+      callbackSigningSecret: o.callbackSigningSecret,
+    }),
     maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,

@@ -15,6 +15,9 @@ import { testEnv, uniqueTaskQueue } from './temporal';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret';
 
+/** Limits that never bind, for tests that are not about limits. */
+export const UNLIMITED = { callsPerMinute: 100_000, tasksPerDay: null, concurrency: 1_000 };
+
 /** Short delays: the retry schedule in milliseconds. */
 export const FAST_POLICY: CampaignPolicy = {
   ...DEFAULT_POLICY,
@@ -119,7 +122,9 @@ export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestSt
     },
     async run(contacts, opts = {}) {
       const settings: RunSettings = {
-        accountId: 'acct_default',
+        // One limiter per test stack: its worker's task queue is this stack's.
+        accountId: `acct_${taskQueue}`,
+        limits: UNLIMITED,
         spaceToken: 'space_test',
         call: { pipeId: 'pipe_test', agentId: 'agent_test' },
         policy: FAST_POLICY,

@@ -1,0 +1,42 @@
+/**
+ * GET …/runs/{run_id}/tasks/: the run's tasks in the Runs API v2 task shape, paged, filtered by status.
+ * Visibility lists the task workflows (by the CampaignRunId and TaskStatus search attributes); only the page
+ * asked for is read in full (result of a closed task, status query of an open one).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { getRunInput } from '../campaign/run-control';
+import { RunNotFoundError, tasksQuery } from '../campaign/run-queries';
+import type { TaskState } from '../../workflows/definitions';
+import { listTasksQuerySchema, runParamsSchema } from './api-schemas';
+import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { loadTask, toV2Task } from './api-views';
+
+export const apiTasksRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  const { temporal, auth } = ctx;
+
+  app.get(
+    '/runs/:run_id/tasks/',
+    { config: { v2ErrorMessage: 'Error retrieving run tasks' } },
+    async (request, reply) => {
+      const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
+      const q = parseWith(listTasksQuerySchema, request.query, 'query');
+      await auth.authorize(request, 'canView', space_token, run_id);
+      const input = await getRunInput(temporal, run_id);
+      if (input.spaceToken !== space_token) throw new RunNotFoundError(run_id);
+
+      // Stable order across pages: start time, then id (visibility order alone moves as tasks close).
+      const infos = [];
+      for await (const info of temporal.workflow.list({ query: tasksQuery(run_id, q.status) }))
+        infos.push(info);
+      infos.sort(
+        (a, b) => a.startTime.getTime() - b.startTime.getTime() || a.workflowId.localeCompare(b.workflowId),
+      );
+      const offset = (q.page - 1) * q.page_size;
+      const states = await Promise.all(
+        infos.slice(offset, offset + q.page_size).map((info) => loadTask(temporal, info)),
+      );
+      const tasks = states.filter((t): t is TaskState => t !== null).map((t) => toV2Task(t, input));
+      return sendEnvelope(reply, 200, 'Tasks Fetched Successfully', tasks, infos.length);
+    },
+  );
+};
