@@ -711,8 +711,16 @@ describe('HTTP API v2', () => {
     for (const k of DOC_RUN_KEYS) assert.ok(runProps[k], `documented run field ${k}`);
     const taskProps = doc.components.schemas.TasksEnvelope.properties.data.items.properties as Json;
     for (const k of DOC_TASK_KEYS) assert.ok(taskProps[k], `documented task field ${k}`);
-    const html = await fetch(`${base}/docs`);
-    assert.match(await html.text(), /openapi\.json/);
+    const html = await (await fetch(`${base}/docs`)).text();
+    assert.match(html, /openapi\.json/);
+    // Swagger UI comes from this server, not a CDN: /docs works on a machine without the internet.
+    for (const asset of html.match(/\/docs\/assets\/[\w.-]+/g) ?? []) {
+      const res = await fetch(`${base}${asset}`);
+      assert.equal(res.status, 200, asset);
+      assert.ok((await res.text()).length > 10_000, `${asset} is the real file`);
+    }
+    assert.equal((html.match(/\/docs\/assets\//g) ?? []).length, 2);
+    assert.equal((await fetch(`${base}/docs/assets/..%2Fpackage.json`)).status, 404);
   });
 
   it('the server it extends still answers /health', async () => {

@@ -106,6 +106,23 @@ describe('limiter core', () => {
     assert.equal(s.stats.expired, 1);
   });
 
+  it('gives the rate slot of a permit never dialed on back', () => {
+    const s = state({ callsPerMinute: 2, concurrency: 10 });
+    ask(s, 3);
+    assert.equal(pump(s, T0).grants.length, 2);
+    assert.ok(release(s, 'c1-0', true), 'refused before any request was sent');
+    assert.deepEqual(
+      pump(s, T0 + 10).grants.map((g) => [g.request.id, g.lease.notBefore]),
+      [['c1-2', T0 + 10]],
+    );
+    // A release of a permit that may have been dialed on keeps its slot.
+    const t = state({ callsPerMinute: 1, concurrency: 10 });
+    ask(t, 2);
+    pump(t, T0);
+    release(t, 'c1-0');
+    assert.equal(pump(t, T0 + 10).grants.length, 0);
+  });
+
   it('keeps reserved slots free', () => {
     const s = state({ concurrency: 5, reserved: 2 });
     ask(s, 5);

@@ -71,7 +71,9 @@ describe('plan limits', () => {
       const lastA = order.lastIndexOf('a');
       assert.ok(firstB < lastA, `interleaved: ${order.join('')}`);
       const view = await limiterState(stack.env.client, pa.accountId);
-      assert.equal(view!.stats.granted, 24);
+      // One permit per dial, plus one more for each dial refused past its grace (asked again under load).
+      assert.ok(view!.stats.granted >= 24, `granted ${view!.stats.granted}`);
+      assert.equal(view!.stats.granted - view!.stats.released, 0);
       assert.equal(view!.inUse, 0, 'every permit released');
     });
   });

@@ -75,12 +75,12 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
   setHandler(permitRequestSignal, (r) => {
     if (request(s, { ...r, requestedAt: Date.now() })) touch();
   });
-  setHandler(permitReleaseSignal, ({ id }) => {
-    if (release(s, id)) touch();
+  setHandler(permitReleaseSignal, ({ id, unused }) => {
+    if (release(s, id, unused === true)) touch();
   });
   setHandler(permitWithdrawSignal, ({ id }) => {
-    // Withdrawn while its grant was on the way: the permit goes back too.
-    if (withdraw(s, id) || release(s, id)) touch();
+    // Withdrawn while its grant was on the way: the permit, never used, goes back too.
+    if (withdraw(s, id) || release(s, id, true)) touch();
     told.delete(id);
   });
   setHandler(campaignLimitSettingsSignal, (c) => {
@@ -144,7 +144,7 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
           .catch((err: unknown) => {
             // The task is gone (terminated, or finished some other way): its permit is free again.
             log.warn('could not deliver a grant; releasing it', { id: g.lease.id, error: String(err) });
-            if (release(s, g.lease.id)) touch();
+            if (release(s, g.lease.id, true)) touch();
           }),
       );
     }

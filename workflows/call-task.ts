@@ -171,8 +171,8 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   }
 
   /**
-   * Asks the account limiter for a permit to dial and waits to be told (no polling), then until the slot it
-   * booked. null when a pause or cancel came first; the request or permit is then given back.
+   * Asks the account limiter for a permit to dial and waits to be told (no polling). null when a pause, a cancel
+   * or the deadline came first; the request (or a permit on its way) is then given back.
    */
   async function acquirePermit(attempt: number, deadlineMs?: number): Promise<PermitGrantMessage | null> {
     const id = permitId(taskId, attempt);
@@ -197,17 +197,13 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     }
     if (firstAttempt) countedTowardDay = true;
     state.waitingFor = null;
-    const waitMs = got.notBefore - Date.now();
-    if (waitMs > 0) await condition(() => cancel !== null || paused, waitMs);
-    if (cancel || paused) {
-      await releasePermit(id);
-      return null;
-    }
+    // The slot is at most a second away (the limiter books no further): createCall itself waits for it, so
+    // the dial lands on the slot without a timer and a workflow task in between.
     return got;
   }
 
-  async function releasePermit(id: string): Promise<void> {
-    await tellLimiter(() => limiter.signal(permitReleaseSignal, { id }));
+  async function releasePermit(id: string, unused = false): Promise<void> {
+    await tellLimiter(() => limiter.signal(permitReleaseSignal, unused ? { id, unused } : { id }));
   }
 
   upsertSearchAttributes([
@@ -282,8 +278,10 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
         await report({ status: 'pending', attemptStarted: attempt });
       }
       current.createdAt = nowIso();
+      current.permitNotBefore = permit.notBefore;
       try {
         created = await placing.createCall({
+          notBefore: permit.notBefore,
           dialBy: permit.dialBy,
           idempotencyKey: callIdempotencyKey(taskId, attempt),
           taskWorkflowId: taskId,
@@ -299,9 +297,14 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       } catch (err) {
         const cause =
           err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        await releasePermit(permit.id);
         // Too late for the booked slot (e.g. after retries): ask again; the idempotency key stays the same.
-        if (cause?.type === PERMIT_EXPIRED) continue;
+        // Refused on the activity's first try, nothing reached Unpod, so the slot goes back unused.
+        if (cause?.type === PERMIT_EXPIRED) {
+          const details = cause.details?.[0] as { neverSent?: boolean } | undefined;
+          await releasePermit(permit.id, details?.neverSent === true);
+          continue;
+        }
+        await releasePermit(permit.id);
         // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
         // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
         if (!cause?.nonRetryable) throw err;

@@ -128,6 +128,8 @@ export interface AttemptRecord {
   /** How the end was learned: the webhook, a poll, or the hard cap. */
   endedBy: 'webhook' | 'poll' | 'hard-cap' | 'canceled' | null;
   decision: string | null;
+  /** The dial slot the account limiter booked for this attempt (epoch ms). */
+  permitNotBefore?: number;
 }
 
 export interface TaskInput {
@@ -276,7 +278,8 @@ export interface LimiterView {
   continuedAsNew: number;
 }
 export const permitRequestSignal = defineSignal<[PermitRequestMessage]>('permitRequest');
-export const permitReleaseSignal = defineSignal<[{ id: string }]>('permitRelease');
+/** `unused`: the permit was never dialed on, so its rate slot can go back. */
+export const permitReleaseSignal = defineSignal<[{ id: string; unused?: boolean }]>('permitRelease');
 export const permitWithdrawSignal = defineSignal<[{ id: string }]>('permitWithdraw');
 export const campaignLimitSettingsSignal = defineSignal<[CampaignLimitSettings]>('campaignLimitSettings');
 export const setLimitsUpdate = defineUpdate<Limits, [Partial<Limits>]>('setLimits');

@@ -175,12 +175,20 @@ export function withdraw(s: LimiterState, id: string): boolean {
   return gone;
 }
 
-export function release(s: LimiterState, id: string): boolean {
-  const before = s.leases.length;
-  s.leases = s.leases.filter((l) => l.id !== id);
-  const gone = before !== s.leases.length;
-  if (gone) s.stats.released++;
-  return gone;
+/**
+ * Ends a lease. `unused`: the permit was certainly never dialed on (the dial was refused before any request was
+ * sent), so its booked slot goes back to the rate window too.
+ */
+export function release(s: LimiterState, id: string, unused = false): boolean {
+  const lease = s.leases.find((l) => l.id === id);
+  if (!lease) return false;
+  s.leases = s.leases.filter((l) => l !== lease);
+  s.stats.released++;
+  if (unused) {
+    const i = s.slots.lastIndexOf(lease.notBefore);
+    if (i >= 0) s.slots.splice(i, 1);
+  }
+  return true;
 }
 
 /** The earliest slot at or after `at` that keeps every window within the rate, dials landing anywhere in their grace. */

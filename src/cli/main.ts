@@ -10,9 +10,8 @@ import { loadPolicyFile, PolicyError } from '../campaign/policy-file';
 import { parseTaskStatus, RunNotFoundError } from '../campaign/run-queries';
 import type { RunSettings } from '../campaign/start-run';
 import { startSimulator } from '../simulator';
-import { connectClient, connectNative } from '../temporal/connect';
-import { UnpodClient } from '../unpod';
-import { createWorker } from '../worker/worker';
+import { connectClient } from '../temporal/connect';
+import { runWorkerCommand } from '../worker/worker-command';
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { DEFAULT_POLICY } from '../../workflows/policy';
@@ -27,9 +26,15 @@ import {
   statusCommand,
   tasksCommand,
 } from './run-commands';
-import { registerScheduleCommands } from './schedule-commands';
+import { registerScheduleCommands, timingOptions } from './schedule-commands';
 import { runStackInForeground } from './stack';
 import { limitsCommand, type LimitFlags } from './limits-command';
+import {
+  parseTiming,
+  resolveDeadline,
+  TimingOptionError,
+  type TimingFlags,
+} from '../campaign/timing-options';
 import { PLANS } from '../campaign/limits';
 import { msToNumber } from '@temporalio/common/lib/time';
 
@@ -49,16 +54,6 @@ function nonNegativeInt(flag: string) {
       throw new InvalidArgumentError(`${flag} must be a whole number, got '${value}'`);
     return n;
   };
-}
-
-function deadlineArg(value: string): Date {
-  const at =
-    /^\d/.test(value) && !/^\d+\s*[a-z]+$/i.test(value)
-      ? new Date(value)
-      : new Date(Date.now() + durationMs(value));
-  if (Number.isNaN(at.getTime()))
-    throw new InvalidArgumentError(`--deadline takes an ISO time or a duration such as 8h, got '${value}'`);
-  return at;
 }
 
 function durationMs(value: string): number {
@@ -139,34 +134,11 @@ export function buildProgram(config: () => Config): Command {
 
   program
     .command('worker')
-    .description('run a worker against TEMPORAL_ADDRESS (or the embedded default address)')
-    .action(async () => {
-      const c = config();
-      const client = await connectClient(c);
-      const unpod = new UnpodClient({
-        baseUrl: c.unpod.baseUrl,
-        apiKey: c.unpod.apiKey,
-        timeoutMs: c.unpod.timeoutMs,
-      });
-      const worker = await createWorker({
-        connection: await connectNative(c),
-        client,
-        namespace: c.temporal.namespace,
-        taskQueue: c.temporal.taskQueue,
-        unpod,
-        callbackSigningSecret: c.api.callbackSigningSecret,
-        tuning: {
-          maxCachedWorkflows: c.env.WORKER_MAX_CACHED_WORKFLOWS,
-          maxConcurrentActivityTaskExecutions: c.env.WORKER_MAX_CONCURRENT_ACTIVITIES,
-          maxConcurrentWorkflowTaskExecutions: c.env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-          shutdownGraceTimeMs: c.env.WORKER_SHUTDOWN_GRACE_MS,
-        },
-      });
-      console.log(`worker polling ${c.temporal.taskQueue} on ${c.temporal.namespace}`);
-      await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
-      await unpod.close();
-      await client.connection.close();
-    });
+    .description(
+      'run a worker against TEMPORAL_ADDRESS (or the embedded default address): stats on WORKER_METRICS_PORT ' +
+        '(/metrics, /stats) and every WORKER_STATS_INTERVAL_MS; SIGTERM drains for WORKER_SHUTDOWN_GRACE_MS',
+    )
+    .action(() => runWorkerCommand(config()));
 
   program
     .command('server')
@@ -217,50 +189,57 @@ export function buildProgram(config: () => Config): Command {
       await sim.close();
     });
 
-  campaignOptions(
-    program
-      .command('start <csv>')
-      .description('validate a contact list and start a run over it')
-      .option('--dry-run', 'validate and preview; start nothing')
-      .option('--wait', 'show live progress until the run ends, then the outcome table')
-      .option('--json', 'machine-readable output')
-      .option('--region <CC>', 'default region for numbers without +country code (default: DEFAULT_REGION)')
-      .option('--dnc <file>', 'do-not-call list (one number a line, or a CSV with a phone column)')
-      .option('--rejects <file>', 'where rejected rows are written (default: <csv>.rejects.csv)')
-      .option(
-        '--deadline <when>',
-        'warn up front when the limits cannot finish the run by then (ISO time or e.g. 8h)',
-        deadlineArg,
-      )
-      .option('--mean-call <duration>', 'mean call length for the estimate', (v) => {
-        const ms = durationMs(v);
-        if (!(ms > 0)) throw new InvalidArgumentError(`--mean-call takes a duration such as 90s, got '${v}'`);
-        return ms;
-      }),
+  timingOptions(
+    campaignOptions(
+      program
+        .command('start <csv>')
+        .description('validate a contact list and start a run over it')
+        .option('--dry-run', 'validate and preview; start nothing')
+        .option('--wait', 'show live progress until the run ends, then the outcome table')
+        .option('--json', 'machine-readable output')
+        .option('--region <CC>', 'default region for numbers without +country code (default: DEFAULT_REGION)')
+        .option('--dnc <file>', 'do-not-call list (one number a line, or a CSV with a phone column)')
+        .option('--rejects <file>', 'where rejected rows are written (default: <csv>.rejects.csv)')
+        .option('--mean-call <duration>', 'mean call length for the estimate', (v) => {
+          const ms = durationMs(v);
+          if (!(ms > 0))
+            throw new InvalidArgumentError(`--mean-call takes a duration such as 90s, got '${v}'`);
+          return ms;
+        }),
+    ),
   ).action(
     async (
       csv: string,
-      o: CampaignFlags & {
-        dryRun?: boolean;
-        wait?: boolean;
-        json?: boolean;
-        region?: string;
-        dnc?: string;
-        rejects?: string;
-        deadline?: Date;
-        meanCall?: number;
-      },
+      o: CampaignFlags &
+        TimingFlags & {
+          dryRun?: boolean;
+          wait?: boolean;
+          json?: boolean;
+          region?: string;
+          dnc?: string;
+          rejects?: string;
+          meanCall?: number;
+        },
     ) => {
       const c = config();
       const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
       if (!/^[A-Z]{2}$/.test(region))
         throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
-      const settings = runSettings(c, o);
+      let timing: ReturnType<typeof parseTiming>;
+      try {
+        timing = parseTiming(o);
+      } catch (err) {
+        if (err instanceof TimingOptionError) throw new CliError(err.message);
+        throw err;
+      }
+      const deadline = timing.deadline ? resolveDeadline(timing.deadline, Date.now()) : undefined;
+      const settings = { ...runSettings(c, o), ...timing.timing, ...(deadline ? { deadline } : {}) };
       const opts = {
         settings,
         region: region as CountryCode,
         doNotCall: o.dnc,
-        deadline: o.deadline,
+        remindBeforeMs: timing.remindBeforeMs,
+        defaultTimezone: timing.timing.timezone,
         meanCallMs: o.meanCall,
         rejects: o.rejects,
         dryRun: o.dryRun,

@@ -37,8 +37,9 @@ export interface StartOptions {
   wait?: boolean;
   json?: boolean;
   batchSize?: number;
-  /** When the run must be over by; start warns when the account's limits cannot make it. */
-  deadline?: Date;
+  /** remind_before for rows without one (ms), and the zone of appointment times written without one. */
+  remindBeforeMs?: number;
+  defaultTimezone?: string;
   meanCallMs?: number;
 }
 
@@ -73,6 +74,10 @@ export async function startCommand(
     doNotCall,
     rejectsPath,
     batchSize: o.batchSize,
+    // A row without a zone gets its number's, where the country or area code has a single one.
+    timezoneFromNumber: true,
+    remindBefore: o.remindBeforeMs,
+    defaultTimezone: o.defaultTimezone,
   });
 
   if (o.dryRun || !client) {
@@ -101,7 +106,8 @@ export async function startCommand(
   const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
   const s = await summary;
   const need = estimate(s.valid, await limitsFor(client, o.settings), o.meanCallMs);
-  const late = o.deadline && Date.now() + need.minimumMs > o.deadline.getTime();
+  const deadline = o.settings.deadline ? new Date(o.settings.deadline) : undefined;
+  const late = deadline && Date.now() + need.minimumMs > deadline.getTime();
   if (o.json && !o.wait)
     console.log(JSON.stringify({ runId: started.runId, summary: s, estimate: need }, null, 2));
   else if (!o.json) {
@@ -111,8 +117,9 @@ export async function startCommand(
   }
   if (late) {
     console.error(
-      `warning: the deadline ${o.deadline!.toISOString()} cannot be met at these limits: the run needs at least ` +
-        `${formatDuration(need.minimumMs)}, until ${new Date(Date.now() + need.minimumMs).toISOString()}`,
+      `warning: the deadline ${deadline!.toISOString()} cannot be met at these limits: the run needs at least ` +
+        `${formatDuration(need.minimumMs)}, until ${new Date(Date.now() + need.minimumMs).toISOString()}; ` +
+        'contacts not reached by then will end expired',
     );
   }
   if (!o.wait) return { runId: started.runId };

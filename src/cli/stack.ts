@@ -5,7 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Config } from '../config/config';
+import { LOCAL_DEV_API_KEY, type Config } from '../config/config';
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
@@ -130,6 +130,11 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
     `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready, POST /webhooks/unpod)`,
+    ...(config.api.keys.includes(LOCAL_DEV_API_KEY)
+      ? [
+          `API key         Authorization: Token ${LOCAL_DEV_API_KEY.key}  (space ${LOCAL_DEV_API_KEY.space}; set API_KEYS for your own)`,
+        ]
+      : []),
   ].join('\n');
 }
 

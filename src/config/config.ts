@@ -91,6 +91,11 @@ export const envSchema = z
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
     WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+    /** How often `unpod-campaigns worker` logs its stats; 0: never. */
+    WORKER_STATS_INTERVAL_MS: z.coerce.number().int().nonnegative().default(30_000),
+    /** `unpod-campaigns worker` serves /metrics and /stats here; 0: a free port (logged). */
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    WORKER_METRICS_PORT: port.default(9464),
   })
   .superRefine((env, ctx) => {
     if (env.API_KEYS) {
@@ -129,6 +134,9 @@ const apiKeyObject = z.object({
   account: z.string().min(1).optional(),
 });
 const apiKeysJson = z.union([z.array(apiKeyObject), z.record(z.string().min(8), z.string().min(1))]);
+
+/** The API key of a local stack (simulator, no API_KEYS): never used with a real Unpod account. */
+export const LOCAL_DEV_API_KEY: ApiKeyEntry = { key: 'local-dev-key', space: 'space_default', user: 'local' };
 
 /** Parses API_KEYS (see the schema); throws naming the entry at fault. */
 export function parseApiKeys(value: string): ApiKeyEntry[] {
@@ -253,7 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`,
     },
     api: {
-      keys: e.API_KEYS ? parseApiKeys(e.API_KEYS) : [],
+      // With the simulator (a local stack) and no keys set, one well-known key so `curl` works out of the box.
+      keys: e.API_KEYS ? parseApiKeys(e.API_KEYS) : useSimulator ? [LOCAL_DEV_API_KEY] : [],
       defaultAccount: e.API_DEFAULT_ACCOUNT,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       sourceLimitBytes: e.API_SOURCE_LIMIT_BYTES,

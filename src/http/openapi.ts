@@ -2,7 +2,10 @@
  * GET /docs (Swagger UI page) and GET /docs/openapi.json (OpenAPI 3.1), generated from api-schemas' zod
  * schemas with `z.toJSONSchema`, so the document says exactly what the routes parse and answer.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { z } from 'zod';
 import {
   callbackEventSchema,
@@ -226,15 +229,30 @@ export function buildOpenApi(): Json {
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>unpod-campaigns API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div>
 <noscript>The OpenAPI document is at <a href="/docs/openapi.json">/docs/openapi.json</a>.</noscript>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: '/docs/openapi.json', dom_id: '#ui' });</script>
 </body></html>`;
 
+/** Swagger UI's own files, served from the swagger-ui-dist package: /docs works without the internet. */
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+};
+
 export const openApiRoutes: FastifyPluginAsync = async (app) => {
   const doc = buildOpenApi();
+  const assetDir = getAbsoluteFSPath();
   app.get('/docs/openapi.json', async () => doc);
   app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+  app.get<{ Params: { file: string } }>('/docs/assets/:file', async (request, reply) => {
+    const type = ASSETS[request.params.file];
+    if (!type) return reply.code(404).send({ error: { code: 'not_found', message: 'no such asset' } });
+    return reply
+      .type(type)
+      .header('cache-control', 'public, max-age=86400')
+      .send(fs.createReadStream(path.join(assetDir, request.params.file)));
+  });
 };

@@ -18,6 +18,10 @@ export interface DevServerOptions {
   namespace?: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Dynamic config set over DEV_SERVER_DYNAMIC_CONFIG (benchmarks compare settings with it). */
+  dynamicConfig?: Record<string, string>;
+  /** SQLite pragmas for a persisted server (the CLI accepts `journal_mode` and `synchronous`). */
+  sqlitePragmas?: Record<string, string>;
 }
 
 /** Dynamic config the dev server runs with: values chosen for campaigns of many small workflows. */
@@ -31,10 +35,13 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string> = {
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   const cli = resolveTemporalCli(opts.env ?? process.env, opts.log);
   if (opts.dbFilename) fs.mkdirSync(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
-  const extraArgs = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => [
-    '--dynamic-config-value',
-    `${k}=${v}`,
-  ]);
+  const extraArgs = [
+    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${v}`,
+    ]),
+    ...Object.entries(opts.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
+  ];
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli ? { type: 'existing-path', path: cli.path } : undefined,

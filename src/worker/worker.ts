@@ -6,10 +6,12 @@ import {
   bundleWorkflowCode,
   type NativeConnection,
   Worker,
+  type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { UnpodClient } from '../unpod';
+import type { WorkerStats } from './stats';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -18,6 +20,8 @@ export interface WorkerTuning {
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   shutdownGraceTimeMs?: number;
+  /** After this, run() gives up on a graceful shutdown and throws; unset: it waits for every activity. */
+  shutdownForceTimeMs?: number;
 }
 
 export interface CreateWorkerOptions {
@@ -31,10 +35,18 @@ export interface CreateWorkerOptions {
   callbackSigningSecret?: string;
   tuning?: WorkerTuning;
   /** A pre-built bundle (tests build once per process); else the worker bundles workflows/ itself. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  workflowBundle?: WorkflowBundleOption;
+  /** Counts this worker's activities (in flight, completed, failed, call durations) through an interceptor. */
+  stats?: WorkerStats;
+  /** Shown in the Web UI as the worker that ran a task; default the SDK's pid@host. */
+  identity?: string;
 }
 
+/** The SDK's default activity slots (maxConcurrentActivityTaskExecutions). */
+export const DEFAULT_ACTIVITY_SLOTS = 100;
+
 export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
+  if (o.stats) o.stats.capacity = o.tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
@@ -49,6 +61,9 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
     shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
+    shutdownForceTime: o.tuning?.shutdownForceTimeMs,
+    ...(o.identity ? { identity: o.identity } : {}),
+    interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
   });
 }
 

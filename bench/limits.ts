@@ -1,0 +1,157 @@
+/**
+ * `npm run bench -- limits`: the account limiter against the simulator, which enforces the same limits on its own
+ * and counts every violation. Per scenario: contacts, limits, the theoretical minimum makespan, the measured one,
+ * their ratio, permit-to-dial latency p50/p99 and the simulator's violations. Real 60-second windows.
+ *
+ * Two lower bounds are printed. `min (issue)` is max(N / calls-per-minute, N × call / concurrency), as the issue
+ * states it. `bound` is the exact least makespan: the k-th dial cannot come before floor((k-1)/cpm) windows, and
+ * concurrency caps calls in parallel: max(floor((N-1)/cpm) × W + call, ceil(N / concurrency) × call). The ratio is
+ * measured / bound.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { getProgress, listTasks } from '../src/campaign/run-queries';
+import { table } from '../src/cli/output';
+import { minimumMakespan } from '../workflows/limiter-core';
+import { contact, FAST_POLICY, startTestStack } from '../test/helpers/stack';
+
+interface Scenario {
+  name: string;
+  campaigns: number;
+  contactsPerCampaign: number;
+  callsPerMinute: number;
+  concurrency: number;
+  callMs: number;
+}
+
+const WINDOW_MS = 60_000;
+const RING_MS = 300;
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'rate-bound (Pro rate)',
+    campaigns: 1,
+    contactsPerCampaign: 120,
+    callsPerMinute: 60,
+    concurrency: 20,
+    callMs: 2_000,
+  },
+  {
+    name: 'concurrency-bound',
+    campaigns: 1,
+    contactsPerCampaign: 200,
+    callsPerMinute: 1_000,
+    concurrency: 10,
+    callMs: 3_000,
+  },
+  {
+    name: 'two campaigns, one account',
+    campaigns: 2,
+    contactsPerCampaign: 100,
+    callsPerMinute: 120,
+    concurrency: 10,
+    callMs: 3_000,
+  },
+  {
+    name: '1,000 calls/minute',
+    campaigns: 1,
+    contactsPerCampaign: 2_000,
+    callsPerMinute: 1_000,
+    concurrency: 100,
+    callMs: 3_000,
+  },
+];
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function runScenario(sc: Scenario, index: number) {
+  const stack = await startTestStack({
+    speed: 1,
+    rateWindowMs: WINDOW_MS,
+    accounts: [
+      {
+        apiKey: 'sim_test_key',
+        accountId: 'acct',
+        callsPerMinute: sc.callsPerMinute,
+        concurrency: sc.concurrency,
+        tasksPerDay: 1e9,
+      },
+    ],
+  });
+  try {
+    const limits = {
+      callsPerMinute: sc.callsPerMinute,
+      concurrency: sc.concurrency,
+      tasksPerDay: null,
+      windowMs: WINDOW_MS,
+    };
+    const lists = Array.from({ length: sc.campaigns }, (_, c) =>
+      Array.from({ length: sc.contactsPerCampaign }, (_, i) => {
+        const phone = `+1415${String(index)}${String(c)}${String(i).padStart(5, '0')}`;
+        stack.simulator.script(phone, [
+          { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: RING_MS, talkMs: sc.callMs - RING_MS },
+        ]);
+        return contact(phone, i + 2);
+      }),
+    );
+    const policy = { ...FAST_POLICY, pollIntervalMs: 30_000, maxCallMs: 10 * 60_000 };
+    const t0 = Date.now();
+    const runIds = await Promise.all(lists.map((l) => stack.run(l, { limits, policy, window: l.length })));
+    for (;;) {
+      const states = await Promise.all(runIds.map((r) => getProgress(stack.env.client, r)));
+      if (states.every((p) => p.state === 'completed')) break;
+      await delay(200);
+    }
+    const makespanMs = Date.now() - t0;
+
+    const ledger = stack.simulator.ledger();
+    const dialAt = new Map(ledger.dials.map((d) => [d.call_id, Date.parse(d.created_at)]));
+    const latencies: number[] = [];
+    for (const runId of runIds) {
+      for (const t of await listTasks(stack.env.client, runId)) {
+        for (const a of t.attempts) {
+          const at = a.callId ? dialAt.get(a.callId) : undefined;
+          if (at !== undefined && a.permitNotBefore !== undefined) latencies.push(at - a.permitNotBefore);
+        }
+      }
+    }
+    latencies.sort((a, b) => a - b);
+
+    const n = sc.campaigns * sc.contactsPerCampaign;
+    const issueMin = minimumMakespan(n, { ...limits, reserved: 0 }, sc.callMs).ms;
+    const bound = Math.max(
+      Math.floor((n - 1) / sc.callsPerMinute) * WINDOW_MS + sc.callMs,
+      Math.ceil(n / sc.concurrency) * sc.callMs,
+    );
+    return {
+      scenario: sc.name,
+      contacts: n,
+      'calls/min': sc.callsPerMinute,
+      concurrency: sc.concurrency,
+      'call s': (sc.callMs / 1000).toFixed(1),
+      'min (issue) s': (issueMin / 1000).toFixed(1),
+      'bound s': (bound / 1000).toFixed(1),
+      'measured s': (makespanMs / 1000).toFixed(1),
+      ratio: (makespanMs / bound).toFixed(3),
+      'permit→dial p50 ms': percentile(latencies, 50),
+      'p99 ms': percentile(latencies, 99),
+      dials: ledger.dials.length,
+      violations: ledger.violations.length,
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const only = args.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+  const rows = [];
+  for (const [i, sc] of SCENARIOS.entries()) {
+    if (only && !sc.name.includes(only)) continue;
+    process.stderr.write(`limits: ${sc.name}…\n`);
+    rows.push(await runScenario(sc, i + 1));
+  }
+  console.log(table(rows));
+}

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench -- throughput [--contacts N] [--window W] [--baseline-concurrency C]`
+ *
+ * Contacts per second end to end through Temporal (a campaign of N answered contacts, limits lifted), and in
+ * the same run the loop a user might write instead: create the call, poll it until it ends, C at a time, no
+ * durability, against the same simulator. Prints both, their ratio, and what Temporal costs per contact: history
+ * events and workflow tasks, summed over every workflow of the run (campaign runs, limiter runs, batches, tasks).
+ */
+import type { Client } from '@temporalio/client';
+import type { UnpodClient } from '../src/unpod';
+import {
+  answeredPhone,
+  benchStackOptions,
+  cpuSeconds,
+  mapLimit,
+  numberFlag,
+  printTable,
+  runCampaign,
+  runHistories,
+  startBenchStack,
+  type HistorySize,
+  settingsText,
+  type Row,
+} from './harness';
+
+/** The baseline: a plain bounded-concurrency loop, create then poll until terminal. */
+async function baseline(
+  unpod: UnpodClient,
+  n: number,
+  concurrency: number,
+): Promise<{ wallMs: number; polls: number }> {
+  let polls = 0;
+  const t0 = Date.now();
+  const indexes = Array.from({ length: n }, (_, i) => i);
+  await mapLimit(indexes, concurrency, async (i) => {
+    let call = await unpod.calls.create(
+      { pipe_id: 'pipe_bench', to_number: answeredPhone(i), metadata: {} },
+      { idempotencyKey: `baseline-${t0}-${i}` },
+    );
+    let delayMs = 5;
+    while (call.status !== 'completed' && call.status !== 'failed') {
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(delayMs * 2, 500);
+      call = await unpod.calls.get(call.call_id);
+      polls++;
+    }
+  });
+  return { wallMs: Date.now() - t0, polls };
+}
+
+/** What kind of workflow an id names (workflows/ids.ts). */
+function kindOf(workflowId: string): 'campaign' | 'limiter' | 'batch' | 'task' {
+  if (workflowId.startsWith('limiter-')) return 'limiter';
+  if (workflowId.startsWith('task-')) return 'task';
+  return workflowId.includes('-batch-') ? 'batch' : 'campaign';
+}
+
+/** Workflow tasks completed in a run's history, and a count of its events by type. */
+async function historyCounts(
+  client: Client,
+  h: HistorySize,
+): Promise<{ wfts: number; byType: Map<string, number> }> {
+  const history = await client.workflow.getHandle(h.workflowId, h.runId).fetchHistory();
+  const byType = new Map<string, number>();
+  let wfts = 0;
+  for (const e of history.events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes != null) wfts++;
+    const attr = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof typeof e] != null);
+    const name = attr?.replace(/EventAttributes$/, '') ?? 'unknown';
+    byType.set(name, (byType.get(name) ?? 0) + 1);
+  }
+  return { wfts, byType };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const n = numberFlag(args, 'contacts', 2_000);
+  const window = numberFlag(args, 'window', 500);
+  const concurrency = numberFlag(args, 'baseline-concurrency', window);
+  const pollIntervalMs = numberFlag(args, 'poll-ms', 1_000);
+  const opts = benchStackOptions(args);
+  const stack = await startBenchStack(opts);
+  try {
+    const cpu0 = {
+      server: stack.devServerPid ? cpuSeconds(stack.devServerPid) : null,
+      worker: cpuSeconds(stack.worker!.pid),
+      self: process.cpuUsage(),
+    };
+    const r = await runCampaign(stack, n, { window, pollIntervalMs, label: 'throughput' });
+    const cpu = {
+      server: stack.devServerPid ? (cpuSeconds(stack.devServerPid) ?? 0) - (cpu0.server ?? 0) : NaN,
+      worker: (cpuSeconds(stack.worker!.pid) ?? 0) - (cpu0.worker ?? 0),
+      self: (() => {
+        const u = process.cpuUsage(cpu0.self);
+        return (u.user + u.system) / 1e6;
+      })(),
+    };
+    if (!r.completed)
+      throw new Error(`campaign ${r.runId} did not complete: ${JSON.stringify(r.progress.counts)}`);
+    const temporalRate = n / (r.wallMs / 1000);
+
+    // Visibility records a task's history length when it closes; wait until every task and batch is listed.
+    const expected = n + Math.ceil(n / 250);
+    let h = await runHistories(stack.client, r, { keep: true });
+    for (let i = 0; i < 60 && h.listed < expected; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      h = await runHistories(stack.client, r, { keep: true });
+    }
+    const all = [...h.campaignRuns, ...h.limiterRuns, ...h.others];
+    const events = all.reduce((a, b) => a + b.events, 0);
+    const counts = await mapLimit(all, 32, (x) => historyCounts(stack.client, x));
+    const wfts = counts.reduce((a, b) => a + b.wfts, 0);
+    // Per kind of workflow: events and workflow tasks per contact, and the commonest event types.
+    const kinds = new Map<string, { events: number; wfts: number; byType: Map<string, number> }>();
+    all.forEach((x, i) => {
+      const k = kinds.get(kindOf(x.workflowId)) ?? { events: 0, wfts: 0, byType: new Map() };
+      k.events += x.events;
+      k.wfts += counts[i]!.wfts;
+      for (const [t, c] of counts[i]!.byType) k.byType.set(t, (k.byType.get(t) ?? 0) + c);
+      kinds.set(kindOf(x.workflowId), k);
+    });
+    const peakRss = await stack.worker!.stop();
+
+    const b = await baseline(stack.unpod, n, concurrency);
+    const baselineRate = n / (b.wallMs / 1000);
+
+    const wallS = r.wallMs / 1000;
+    const rows: Row[] = [
+      {
+        path: `Temporal campaign (window ${window})`,
+        contacts: n,
+        'wall time': `${wallS.toFixed(1)} s`,
+        'contacts/s': temporalRate.toFixed(1),
+        'CPU s (server / worker / sim+http+client)': `${cpu.server.toFixed(0)} / ${cpu.worker.toFixed(0)} / ${cpu.self.toFixed(0)}`,
+      },
+      {
+        path: `baseline loop (${concurrency} at once, no durability)`,
+        contacts: n,
+        'wall time': `${(b.wallMs / 1000).toFixed(1)} s`,
+        'contacts/s': baselineRate.toFixed(1),
+        'CPU s (server / worker / sim+http+client)': `- / - / ${b.polls.toLocaleString('en-US')} polls`,
+      },
+    ];
+    printTable(rows);
+    console.log('');
+    printTable([
+      {
+        'Temporal / baseline': `${(temporalRate / baselineRate).toFixed(3)}× (${(baselineRate / temporalRate).toFixed(1)}× slower)`,
+        'events per contact': (events / n).toFixed(1),
+        'workflow tasks per contact': (wfts / n).toFixed(2),
+        workflows: `${all.length} (${h.campaignRuns.length} campaign runs, ${h.limiterRuns.length} limiter runs, ${h.listed} tasks+batches)`,
+        'worker peak RSS': `${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+      },
+    ]);
+    console.log('');
+    printTable(
+      [...kinds].map(([kind, k]) => ({
+        workflow: kind,
+        'events per contact': (k.events / n).toFixed(2),
+        'workflow tasks per contact': (k.wfts / n).toFixed(2),
+        'events by type, per contact': [...k.byType]
+          .sort((a, b) => b[1] - a[1])
+          .filter(([, c]) => c / n >= 0.05)
+          .map(([t, c]) => `${t} ${(c / n).toFixed(1)}`)
+          .join(', '),
+      })),
+    );
+    console.log(`\nsettings: ${settingsText(opts, window)}; poll interval ${pollIntervalMs} ms`);
+    if (h.listed < expected)
+      console.log(`(visibility listed ${h.listed} of ${expected} task and batch workflows)`);
+  } finally {
+    await stack.close();
+  }
+}
