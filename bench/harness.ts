@@ -139,59 +139,68 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     sqlitePragmas: opts.sqlitePragmas,
     dynamicConfig: opts.dynamicConfig,
   });
-  const taskQueue = `bench-${Date.now().toString(36)}`;
-  const simulator = await startSimulator({
-    speed: opts.simulatorSpeed ?? 1_000_000,
-    webhookSecret: BENCH_WEBHOOK_SECRET,
-    seed: 11,
-    accounts: [
-      {
-        apiKey: BENCH_API_KEY,
-        accountId: 'acct_bench',
-        callsPerMinute: 1_000_000_000,
-        tasksPerDay: 1_000_000_000,
-        concurrency: 1_000_000,
-      },
-    ],
-    ...opts.simulator,
-  });
-  const http: RunningHttpServer = await startHttpServer({
-    temporal: env.client,
-    taskQueue,
-    webhookSecret: BENCH_WEBHOOK_SECRET,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
-  const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: BENCH_API_KEY, connections: 64 });
-  const worker =
-    opts.worker === false
-      ? null
-      : await startWorkerProcess({
-          address: env.address,
-          namespace: 'default',
-          taskQueue,
-          unpodUrl: simulator.url,
-          unpodApiKey: BENCH_API_KEY,
-          tuning: { shutdownGraceTimeMs: 5_000, ...opts.tuning },
-          rssSampleMs: opts.rssSampleMs ?? 250,
-        });
-  return {
-    env,
-    client: env.client,
-    taskQueue,
-    simulator,
-    unpod,
-    worker,
-    devServerPid: findDevServerPid(),
-    async close() {
-      await worker?.stop();
-      await http.close();
-      await unpod.close();
-      await simulator.close();
-      await env.teardown();
-    },
+  const devServerPid = findDevServerPid();
+  // Whatever started is stopped again if a later part fails to start: no server is left behind.
+  const closers: (() => Promise<unknown>)[] = [() => env.teardown()];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
   };
+  try {
+    const taskQueue = `bench-${Date.now().toString(36)}`;
+    const simulator = await startSimulator({
+      speed: opts.simulatorSpeed ?? 1_000_000,
+      webhookSecret: BENCH_WEBHOOK_SECRET,
+      seed: 11,
+      accounts: [
+        {
+          apiKey: BENCH_API_KEY,
+          accountId: 'acct_bench',
+          callsPerMinute: 1_000_000_000,
+          tasksPerDay: 1_000_000_000,
+          concurrency: 1_000_000,
+        },
+      ],
+      ...opts.simulator,
+    });
+    closers.push(() => simulator.close());
+    const http: RunningHttpServer = await startHttpServer({
+      temporal: env.client,
+      taskQueue,
+      webhookSecret: BENCH_WEBHOOK_SECRET,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    closers.push(() => http.close());
+    simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
+    const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: BENCH_API_KEY, connections: 64 });
+    closers.push(() => unpod.close());
+    const worker =
+      opts.worker === false
+        ? null
+        : await startWorkerProcess({
+            address: env.address,
+            namespace: 'default',
+            taskQueue,
+            unpodUrl: simulator.url,
+            unpodApiKey: BENCH_API_KEY,
+            tuning: { shutdownGraceTimeMs: 5_000, ...opts.tuning },
+            rssSampleMs: opts.rssSampleMs ?? 250,
+          });
+    if (worker) closers.push(() => worker.stop());
+    return {
+      env,
+      client: env.client,
+      taskQueue,
+      simulator,
+      unpod,
+      worker,
+      devServerPid,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }
 
 /** A number the simulator answers at once on the first attempt (last two digits 00–49), unique per index. */
@@ -263,7 +272,9 @@ export async function runCampaign(
       p = await handle.query(progressQuery);
     } catch (err) {
       // A loaded worker can miss a query's deadline; the run goes on, so ask again.
-      process.stderr.write(`  progress query failed (${err instanceof Error ? err.message : String(err)}); retrying\n`);
+      process.stderr.write(
+        `  progress query failed (${err instanceof Error ? err.message : String(err)}); retrying\n`,
+      );
       await new Promise((res) => setTimeout(res, 1_000));
       continue;
     }

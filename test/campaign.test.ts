@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { getProgress, listTasks, tasksQuery } from '../src/campaign/run-queries';
+import { getProgress, listTasks, tasksQuery, toExportRow } from '../src/campaign/run-queries';
 import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress } from '../workflows/definitions';
 import { campaignWorkflowId } from '../workflows/ids';
 import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
@@ -104,6 +104,21 @@ describe('campaign engine', () => {
     const dials = ledger.dials.filter((d) => d.task_workflow_id?.includes(runId));
     assert.equal(dials.length, attempts);
     assert.deepEqual(ledger.duplicates, []);
+
+    // Export: one row per contact, in list order, with status, attempts, end reasons and call ids.
+    const rows = tasks.sort((a, b) => a.line - b.line).map(toExportRow);
+    assert.equal(rows.length, contacts.length + 1);
+    const row50 = rows.find((r) => r.phone === num('50') && r.status !== 'skipped')!;
+    assert.equal(row50.status, 'completed');
+    assert.equal(row50.attempts, 2);
+    assert.equal(row50.end_reasons, 'USER_DID_NOT_PICK_UP|USER_HUNG_UP_IN_CALL');
+    assert.deepEqual(
+      row50.call_ids.split('|'),
+      byPhone.get(num('50'))!.attempts.map((a) => a.callId),
+    );
+    assert.ok(Number(row50.duration_s) > 0);
+    assert.match(row50.transcript, /Agent:/);
+    assert.equal(rows.find((r) => r.line === 20)!.status, 'skipped');
 
     // Visibility: the run id search attribute lists the run's tasks.
     let listed = 0;

@@ -12,6 +12,8 @@
  * not a blackout date (a blackout date also cuts the tail of an overnight window that runs into it).
  */
 
+import { assertTimezone, localParts } from './day-window';
+
 export interface CallingWindow {
   /** Weekdays the window opens on, 0 = Sunday … 6 = Saturday. Empty: the window never opens. */
   days: number[];
@@ -31,30 +33,10 @@ const MINUTE_MS = 60_000;
 
 // ---------- zone arithmetic ----------
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    if (formatters.size > 500) formatters.clear();
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
 /** True when Intl knows the IANA zone. */
 export function isValidTimeZone(zone: string): boolean {
   try {
-    formatter(zone);
+    assertTimezone(zone);
     return true;
   } catch {
     return false;
@@ -63,9 +45,8 @@ export function isValidTimeZone(zone: string): boolean {
 
 /** The local wall-clock time of an instant, as a number of ms since 1970-01-01T00:00 "local" (UTC arithmetic). */
 export function wallClock(zone: string, atMs: number): number {
-  const p: Record<string, string> = {};
-  for (const part of formatter(zone).formatToParts(new Date(atMs))) p[part.type] = part.value;
-  const wall = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour! % 24, +p.minute!, +p.second!);
+  const l = localParts(zone, atMs);
+  const wall = Date.UTC(l.y, l.m - 1, l.d, l.h % 24, l.mi, l.s);
   return wall + (((atMs % 1000) + 1000) % 1000);
 }
 

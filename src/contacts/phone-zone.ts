@@ -8,6 +8,7 @@
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { NANP_AREA_CODE_ZONES } from './nanp-zones';
+import { offsetMs } from '../../workflows/day-window';
 
 // The package ships ESM-only typings beside its CommonJS build, which TypeScript refuses to `import` from
 // CommonJS: load the CommonJS build and state the one function used.
@@ -16,32 +17,12 @@ const { getCountry } = require('countries-and-timezones') as {
   getCountry(id: string): { timezones: string[] } | null;
 };
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function offsetAt(zone: string, atMs: number): number {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formatters.set(zone, f);
-  }
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(new Date(atMs))) p[part.type] = part.value;
-  return Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!) - atMs;
-}
-
 /** Same UTC offset at noon UTC on every day of two years: the zones are one for calling purposes. */
 function sameRules(a: string, b: string): boolean {
   const start = Date.UTC(2025, 0, 1, 12);
   for (let day = 0; day < 730; day++) {
     const t = start + day * 86_400_000;
-    if (offsetAt(a, t) !== offsetAt(b, t)) return false;
+    if (offsetMs(a, t) !== offsetMs(b, t)) return false;
   }
   return true;
 }
