@@ -2,7 +2,6 @@
  * Activities: thin, typed I/O over the Unpod client and Temporal, built by a factory over their dependencies
  * so tests hand in real ones pointed at the simulator and a test server.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
@@ -26,8 +25,6 @@ export const FAILURE_TYPES = {
   rejected: 'UnpodRequestRejected',
   unpod: 'UnpodUnavailable',
   notFound: 'UnpodNotFound',
-  /** The dial slot the limiter booked has passed: the task must ask for a new permit (workflows/call-task.ts). */
-  permitExpired: 'PermitExpired',
 } as const;
 
 export interface ActivityDeps {
@@ -38,10 +35,6 @@ export interface ActivityDeps {
 }
 
 export interface CreateCallInput {
-  /** The limiter's booked slot (epoch ms): the dial waits for it; at most a second away. */
-  notBefore?: number;
-  /** Epoch ms by which the dial must happen (the booked slot plus grace); unset: no limiter. */
-  dialBy?: number;
   idempotencyKey: string;
   taskWorkflowId: string;
   runId: string;
@@ -109,17 +102,6 @@ export function createActivities({ unpod, temporal, callbackSigningSecret }: Act
     ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret }),
     ...createSourceActivities({ temporal }),
     async createCall(input: CreateCallInput): Promise<CallSnapshot> {
-      const early = (input.notBefore ?? 0) - Date.now();
-      if (early > 0) await delay(early);
-      if (input.dialBy !== undefined && Date.now() > input.dialBy) {
-        throw ApplicationFailure.create({
-          type: FAILURE_TYPES.permitExpired,
-          message: `dial slot passed ${Date.now() - input.dialBy} ms ago; a new permit is needed`,
-          nonRetryable: true,
-          // On the first try no request was ever sent for this permit: its rate slot may be given back.
-          details: [{ neverSent: activityInfo().attempt === 1 }],
-        });
-      }
       const call = await mapped(() =>
         unpod.calls.create(
           {

@@ -113,7 +113,7 @@ async function runScenario(sc: Scenario, index: number) {
       for (const t of await listTasks(stack.env.client, runId)) {
         for (const a of t.attempts) {
           const at = a.callId ? dialAt.get(a.callId) : undefined;
-          if (at !== undefined && a.permitNotBefore !== undefined) latencies.push(at - a.permitNotBefore);
+          if (at !== undefined && a.permitGrantedAt !== undefined) latencies.push(at - a.permitGrantedAt);
         }
       }
     }

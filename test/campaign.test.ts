@@ -64,7 +64,11 @@ describe('campaign engine', () => {
       skipReason: 'duplicate' as const,
       skipDetail: 'duplicate of line 2',
     };
-    const runId = await stack.run(contacts, { skipped: [dup] });
+    // A poll interval long enough that, even on a loaded machine, a delivered webhook arrives first.
+    const runId = await stack.run(contacts, {
+      skipped: [dup],
+      policy: { ...FAST_POLICY, pollIntervalMs: 4_000 },
+    });
     const progress = await waitForEnd(stack, runId);
 
     const tasks = await listTasks(stack.env.client, runId);

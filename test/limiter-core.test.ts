@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   DEFAULT_LIMITS,
-  BOOKING_HORIZON_MS,
-  DIAL_GRACE_MS,
+  dialed,
   initialState,
   minimumMakespan,
   pump,
@@ -28,7 +27,7 @@ function state(l: Partial<Limits>): LimiterState {
 function ask(
   s: LimiterState,
   n: number,
-  o: { campaign?: string; firstAttempt?: boolean; at?: number; prefix?: string } = {},
+  o: { campaign?: string; firstAttempt?: boolean; at?: number; prefix?: string; ttl?: number } = {},
 ) {
   for (let i = 0; i < n; i++) {
     const id = `${o.prefix ?? o.campaign ?? 'c1'}-${i}`;
@@ -37,47 +36,62 @@ function ask(
       taskId: id,
       campaign: o.campaign ?? 'c1',
       firstAttempt: o.firstAttempt ?? true,
-      leaseTtlMs: 60_000,
+      leaseTtlMs: o.ttl ?? 60_000,
       requestedAt: o.at ?? T0,
     });
   }
 }
 
-/** The most dials any window of windowMs holds, if each dial lands anywhere in [notBefore, notBefore + grace]. */
-function worstWindow(slots: number[], windowMs: number): number {
+/** The most dials any window of windowMs holds. */
+function worstWindow(dials: number[], windowMs: number): number {
+  const sorted = [...dials].sort((x, y) => x - y);
   let worst = 0;
-  // Worst case: earlier dials as late as possible, later ones as early as possible.
-  for (let i = 0; i < slots.length; i++) {
-    const start = slots[i]! + DIAL_GRACE_MS;
-    const inWindow = slots.filter((t, j) => j >= i && t < start + windowMs - 0).length;
-    worst = Math.max(worst, inWindow);
+  for (let i = 0; i < sorted.length; i++) {
+    worst = Math.max(worst, sorted.filter((t) => t >= sorted[i]! && t < sorted[i]! + windowMs).length);
   }
   return worst;
 }
 
 describe('limiter core', () => {
-  it('books dial slots so no window ever holds more than calls-per-minute, and uses the rate fully', () => {
+  it('never lets a window hold more dials than calls-per-minute, however late dials land, and uses the rate', () => {
     const s = state({ callsPerMinute: 5, concurrency: 100 });
     ask(s, 23);
-    // Drive it as the workflow does: pump now, then again at each wake-up it asks for.
-    const slots: number[] = [];
+    // Drive it as the workflow does: pump, dial each grant after some latency (up to 3 s), pump at each wake-up.
+    const dials: number[] = [];
+    const firstGrants: number[] = [];
     let now = T0;
-    for (let i = 0; i < 100 && slots.length < 23; i++) {
+    for (let i = 0; i < 200 && dials.length < 23; i++) {
       const r = pump(s, now);
-      slots.push(...r.grants.map((g) => g.lease.notBefore));
-      assert.ok(
-        r.grants.every((g) => g.lease.notBefore - now <= BOOKING_HORIZON_MS),
-        'no booking far ahead',
-      );
-      if (r.wakeAt === null) break;
-      now = r.wakeAt;
+      r.grants.forEach((g, k) => {
+        const at = now + 200 + ((k * 700) % 3000);
+        firstGrants.push(now);
+        dialed(s, g.request.id, at);
+        dials.push(at);
+      });
+      const next = r.wakeAt ?? now + 1000;
+      now = Math.max(next, now + 1);
     }
-    assert.equal(slots.length, 23);
-    assert.ok(worstWindow(slots, 60_000) <= 5, `worst window ${worstWindow(slots, 60_000)}`);
-    // Fully used: 5 at once, then 5 more every window + grace.
-    assert.deepEqual(slots.slice(0, 5), [T0, T0, T0, T0, T0]);
-    assert.equal(slots[5], T0 + 60_000 + DIAL_GRACE_MS);
-    assert.equal(slots[10], T0 + 2 * (60_000 + DIAL_GRACE_MS));
+    assert.equal(dials.length, 23);
+    assert.ok(worstWindow(dials, 60_000) <= 5, `worst window ${worstWindow(dials, 60_000)}`);
+    // Fully used: 5 at once, then the next 5 as the first dials leave the window.
+    assert.deepEqual(firstGrants.slice(0, 5), [T0, T0, T0, T0, T0]);
+    assert.equal(firstGrants[5], T0 + 200 + 60_000);
+  });
+
+  it('holds a rate token until a dial is reported, and counts an unreported dial as made at release', () => {
+    const s = state({ callsPerMinute: 2, concurrency: 10 });
+    ask(s, 4, { ttl: 10 * 60_000 });
+    assert.equal(pump(s, T0).grants.length, 2);
+    assert.equal(pump(s, T0 + 50_000).grants.length, 0, 'not dialed yet: the tokens are still held');
+    assert.ok(release(s, 'c1-0', T0 + 50_000, true), 'refused before any request was sent: unused');
+    assert.deepEqual(
+      pump(s, T0 + 50_000).grants.map((g) => g.request.id),
+      ['c1-2'],
+    );
+    assert.ok(release(s, 'c1-1', T0 + 51_000), 'released without a dial report: counted as a dial now');
+    const r = pump(s, T0 + 55_000);
+    assert.equal(r.grants.length, 0);
+    assert.equal(r.wakeAt, T0 + 51_000 + 60_000);
   });
 
   it('holds concurrency with leases, wakes the next waiter on release, and takes back expired leases', () => {
@@ -88,7 +102,7 @@ describe('limiter core', () => {
       ['c1-0', 'c1-1'],
     );
     assert.equal(pump(s, T0 + 1).grants.length, 0, 'no capacity, no grant');
-    assert.ok(release(s, 'c1-0'));
+    assert.ok(release(s, 'c1-0', T0 + 2));
     assert.deepEqual(
       pump(s, T0 + 2).grants.map((g) => g.request.id),
       ['c1-2'],
@@ -104,23 +118,6 @@ describe('limiter core', () => {
       ['c1-3'],
     );
     assert.equal(s.stats.expired, 1);
-  });
-
-  it('gives the rate slot of a permit never dialed on back', () => {
-    const s = state({ callsPerMinute: 2, concurrency: 10 });
-    ask(s, 3);
-    assert.equal(pump(s, T0).grants.length, 2);
-    assert.ok(release(s, 'c1-0', true), 'refused before any request was sent');
-    assert.deepEqual(
-      pump(s, T0 + 10).grants.map((g) => [g.request.id, g.lease.notBefore]),
-      [['c1-2', T0 + 10]],
-    );
-    // A release of a permit that may have been dialed on keeps its slot.
-    const t = state({ callsPerMinute: 1, concurrency: 10 });
-    ask(t, 2);
-    pump(t, T0);
-    release(t, 'c1-0');
-    assert.equal(pump(t, T0 + 10).grants.length, 0);
   });
 
   it('keeps reserved slots free', () => {
@@ -147,11 +144,21 @@ describe('limiter core', () => {
     assert.equal(s.days.find(([k]) => k === 'd6')?.[1], 2, 'counted on the new day');
   });
 
-  it('books a first attempt whose grace would cross midnight on the next day', () => {
-    const s = state({ tasksPerDay: 10, dayMs: 10_000 });
-    ask(s, 1, { at: 9_000 });
-    const [g] = pump(s, 9_000).grants;
-    assert.equal(g!.lease.notBefore, 10_000);
+  it('grants no first attempt in the last moments of a day', () => {
+    const s = state({ tasksPerDay: 10, dayMs: 100_000 }); // edge: 5 s
+    ask(s, 1, { at: 96_000 });
+    ask(s, 1, { firstAttempt: false, prefix: 'retry', at: 96_000 });
+    const r = pump(s, 96_000);
+    assert.deepEqual(
+      r.grants.map((g) => g.request.id),
+      ['retry-0'],
+      'a retry of a counted task may go',
+    );
+    assert.equal(r.wakeAt, 100_000);
+    assert.deepEqual(
+      pump(s, 100_000).grants.map((g) => g.request.id),
+      ['c1-0'],
+    );
   });
 
   it('serves campaigns first come first served by default', () => {

@@ -15,6 +15,7 @@ import {
 import {
   campaignLimitSettingsSignal,
   limiterStateQuery,
+  permitDialedSignal,
   permitGrantedSignal,
   permitReleaseSignal,
   permitRequestSignal,
@@ -26,9 +27,9 @@ import {
 } from './definitions';
 import {
   DEFAULT_LIMITS,
-  DIAL_GRACE_MS,
   initialState,
   pump,
+  dialed,
   release,
   removeCampaign,
   request,
@@ -75,12 +76,16 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
   setHandler(permitRequestSignal, (r) => {
     if (request(s, { ...r, requestedAt: Date.now() })) touch();
   });
+  setHandler(permitDialedSignal, ({ id }) => {
+    // This workflow's clock when the report arrives: at or after the real dial, so the window is safe.
+    if (dialed(s, id, Date.now())) touch();
+  });
   setHandler(permitReleaseSignal, ({ id, unused }) => {
-    if (release(s, id, unused === true)) touch();
+    if (release(s, id, Date.now(), unused === true)) touch();
   });
   setHandler(permitWithdrawSignal, ({ id }) => {
     // Withdrawn while its grant was on the way: the permit, never used, goes back too.
-    if (withdraw(s, id) || release(s, id, true)) touch();
+    if (withdraw(s, id) || release(s, id, Date.now(), true)) touch();
     told.delete(id);
   });
   setHandler(campaignLimitSettingsSignal, (c) => {
@@ -109,7 +114,7 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
       capacity: Math.max(0, s.limits.concurrency - s.limits.reserved),
       queued: s.queue.length,
       queuedByCampaign,
-      dialsInLastWindow: s.slots.filter((t) => t > windowStart && t <= now).length,
+      dialsInLastWindow: s.dials.filter((t) => t > windowStart && t <= now).length,
       tasksToday: s.days[s.days.length - 1]?.[1] ?? 0,
       dayBlocked: last?.dayBlocked
         ? { count: last.dayBlocked.count, resetsAt: new Date(last.dayBlocked.resetsAt).toISOString() }
@@ -137,14 +142,14 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
     }
     for (const g of result.grants) {
       told.delete(g.request.id);
-      const msg = { id: g.lease.id, notBefore: g.lease.notBefore, dialBy: g.lease.notBefore + DIAL_GRACE_MS };
+      const msg = { id: g.lease.id, grantedAt: g.lease.grantedAt };
       send(
         getExternalWorkflowHandle(g.request.taskId)
           .signal(permitGrantedSignal, msg)
           .catch((err: unknown) => {
             // The task is gone (terminated, or finished some other way): its permit is free again.
             log.warn('could not deliver a grant; releasing it', { id: g.lease.id, error: String(err) });
-            if (release(s, g.lease.id, true)) touch();
+            if (release(s, g.lease.id, Date.now(), true)) touch();
           }),
       );
     }

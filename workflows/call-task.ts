@@ -19,6 +19,7 @@ import { BOOKKEEPING, CALLBACK, PLACING, POLLING } from './activity-profiles';
 import {
   callEndedSignal,
   callStatusSignal,
+  permitDialedSignal,
   permitGrantedSignal,
   permitReleaseSignal,
   permitRequestSignal,
@@ -54,8 +55,6 @@ const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
 
 /** A lease outlives the hard cap on a call by this much (at most) before the limiter takes it back unreleased. */
 const LEASE_MARGIN_MS = 2 * 60_000;
-/** The failure type createCall raises when the booked dial slot has passed (activities/index.ts). */
-const PERMIT_EXPIRED = 'PermitExpired';
 
 const isTerminal = (s: CallSnapshot['status']) => s === 'completed' || s === 'failed';
 const nowIso = () => new Date().toISOString();
@@ -278,11 +277,9 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
         await report({ status: 'pending', attemptStarted: attempt });
       }
       current.createdAt = nowIso();
-      current.permitNotBefore = permit.notBefore;
+      current.permitGrantedAt = permit.grantedAt;
       try {
         created = await placing.createCall({
-          notBefore: permit.notBefore,
-          dialBy: permit.dialBy,
           idempotencyKey: callIdempotencyKey(taskId, attempt),
           taskWorkflowId: taskId,
           runId: input.runId,
@@ -297,13 +294,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       } catch (err) {
         const cause =
           err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        // Too late for the booked slot (e.g. after retries): ask again; the idempotency key stays the same.
-        // Refused on the activity's first try, nothing reached Unpod, so the slot goes back unused.
-        if (cause?.type === PERMIT_EXPIRED) {
-          const details = cause.details?.[0] as { neverSent?: boolean } | undefined;
-          await releasePermit(permit.id, details?.neverSent === true);
-          continue;
-        }
+        // Counted as dialed now (the limiter cannot know whether a timed-out try reached Unpod).
         await releasePermit(permit.id);
         // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
         // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
@@ -315,9 +306,12 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
         return finish('failed', current.decision);
       }
     }
+    // Known before any await, so webhooks for this call that arrive meanwhile are taken.
     current.callId = created.callId;
     current.createdAt = created.startedAt ?? current.createdAt;
     if (isTerminal(created.status)) ended = { snapshot: created, by: 'poll' };
+    // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
+    await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
 
     // Wait for the end: the webhook, else a poll every pollIntervalMs, else the hard cap.
     const deadline = Date.now() + policy.maxCallMs;

@@ -128,8 +128,8 @@ export interface AttemptRecord {
   /** How the end was learned: the webhook, a poll, or the hard cap. */
   endedBy: 'webhook' | 'poll' | 'hard-cap' | 'canceled' | null;
   decision: string | null;
-  /** The dial slot the account limiter booked for this attempt (epoch ms). */
-  permitNotBefore?: number;
+  /** When the account limiter granted this attempt's permit (epoch ms). */
+  permitGrantedAt?: number;
 }
 
 export interface TaskInput {
@@ -246,9 +246,7 @@ export interface PermitRequestMessage {
 }
 export interface PermitGrantMessage {
   id: string;
-  notBefore: number;
-  /** The dial must happen by then, else the task asks again. */
-  dialBy: number;
+  grantedAt: number;
 }
 export interface PermitWaitingMessage {
   id: string;
@@ -278,7 +276,9 @@ export interface LimiterView {
   continuedAsNew: number;
 }
 export const permitRequestSignal = defineSignal<[PermitRequestMessage]>('permitRequest');
-/** `unused`: the permit was never dialed on, so its rate slot can go back. */
+/** The task dialed on its permit (sent when createCall returns). */
+export const permitDialedSignal = defineSignal<[{ id: string }]>('permitDialed');
+/** `unused`: the permit was never dialed on, so its rate token can go back at once. */
 export const permitReleaseSignal = defineSignal<[{ id: string; unused?: boolean }]>('permitRelease');
 export const permitWithdrawSignal = defineSignal<[{ id: string }]>('permitWithdraw');
 export const campaignLimitSettingsSignal = defineSignal<[CampaignLimitSettings]>('campaignLimitSettings');

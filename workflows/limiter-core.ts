@@ -2,10 +2,12 @@
  * The account limiter's state machine, pure and deterministic (unit-tested directly; run by
  * accountLimiterWorkflow). Three semaphores over one account, across all its campaigns:
  *
- * - calls per minute: every grant books a dial slot `notBefore`; the dial must happen within `dialGraceMs` of it,
- *   and slots are spaced so that any window of `windowMs` holds at most `callsPerMinute` dials even when each
- *   dial lands anywhere in its grace period. Waiting tasks never poll: they are told when they may dial.
- * - tasks per day: a task's first attempt consumes one unit of the day its slot falls in (the account's zone).
+ * - calls per minute: a permit holds a rate token from its grant until one window after its dial (the dial time
+ *   the task reports, or a later one when unknown). At most `callsPerMinute` tokens are held at once, so no window
+ *   of `windowMs` ever holds more dials, however late after its grant a dial lands (a busy worker, a retried
+ *   create): lateness costs a little rate, never a violation. Waiting tasks never poll: they are told.
+ * - tasks per day: a task's first permit consumes one unit of the day (the account's zone) it is granted in; none
+ *   is granted in the last seconds of a day, so the dial cannot fall into the next.
  * - concurrent calls: a lease from grant to release, which expires at `expiresAt` if never released.
  *
  * Grant order is FIFO across campaigns; when any campaign has a weight other than 1, campaigns are served in
@@ -42,14 +44,8 @@ export const DEFAULT_LIMITS: Limits = {
   dayMs: null,
 };
 
-/** How late after `notBefore` a dial may still happen; a later one must ask again (the activity refuses it). */
-export const DIAL_GRACE_MS = 2_000;
-
-/**
- * Slots are booked at most this far ahead; the limiter wakes itself (one timer) for later ones. Booking no further
- * keeps a live change of limits in force for everything still waiting, and idle permits from holding capacity.
- */
-export const BOOKING_HORIZON_MS = 1_000;
+/** First attempts are not granted this close to the end of the account's day, so their dial is counted that day. */
+export const DAY_EDGE_MS = 5_000;
 
 export interface PermitRequest {
   /** `${taskId}#${attempt}`: one request per attempt, so a duplicate request changes nothing. */
@@ -67,7 +63,9 @@ export interface Lease {
   id: string;
   taskId: string;
   campaign: string;
-  notBefore: number;
+  grantedAt: number;
+  /** When the task reported the dial (at or after the real one); null until then. */
+  dialedAt: number | null;
   expiresAt: number;
 }
 
@@ -100,8 +98,8 @@ export interface LimiterState {
   limits: Limits;
   queue: PermitRequest[];
   leases: Lease[];
-  /** Booked dial slots, ascending; only those still inside a window matter. */
-  slots: number[];
+  /** Dial times (reported, or a safe later bound), for the rate window; older than a window are dropped. */
+  dials: number[];
   /** Tasks counted per day key: [dayKey, used]. */
   days: [string, number][];
   campaigns: CampaignShare[];
@@ -114,7 +112,7 @@ export function initialState(limits: Limits = DEFAULT_LIMITS): LimiterState {
     limits,
     queue: [],
     leases: [],
-    slots: [],
+    dials: [],
     days: [],
     campaigns: [],
     seq: 0,
@@ -175,29 +173,32 @@ export function withdraw(s: LimiterState, id: string): boolean {
   return gone;
 }
 
+/** The task dialed on this permit: its rate token is held until one window after `at`. */
+export function dialed(s: LimiterState, id: string, at: number): boolean {
+  const lease = s.leases.find((l) => l.id === id);
+  if (!lease || lease.dialedAt !== null) return false;
+  lease.dialedAt = at;
+  s.dials.push(at);
+  return true;
+}
+
 /**
- * Ends a lease. `unused`: the permit was certainly never dialed on (the dial was refused before any request was
- * sent), so its booked slot goes back to the rate window too.
+ * Ends a lease. `unused`: the permit was certainly never dialed on, so its rate token goes back at once; otherwise
+ * a dial never reported counts as made now (at or after any real one).
  */
-export function release(s: LimiterState, id: string, unused = false): boolean {
+export function release(s: LimiterState, id: string, at: number, unused = false): boolean {
   const lease = s.leases.find((l) => l.id === id);
   if (!lease) return false;
   s.leases = s.leases.filter((l) => l !== lease);
   s.stats.released++;
-  if (unused) {
-    const i = s.slots.lastIndexOf(lease.notBefore);
-    if (i >= 0) s.slots.splice(i, 1);
-  }
+  if (lease.dialedAt === null && !unused) s.dials.push(at);
   return true;
 }
 
-/** The earliest slot at or after `at` that keeps every window within the rate, dials landing anywhere in their grace. */
-function nextSlot(s: LimiterState, at: number): number {
-  const { callsPerMinute: cpm, windowMs } = s.limits;
-  let t = Math.max(at, s.slots[s.slots.length - 1] ?? at);
-  const kth = s.slots[s.slots.length - cpm];
-  if (kth !== undefined) t = Math.max(t, kth + windowMs + DIAL_GRACE_MS);
-  return t;
+/** Rate tokens held now: permits not yet dialed, and dials within the last window. */
+function tokensHeld(s: LimiterState, now: number): number {
+  const from = now - s.limits.windowMs;
+  return s.leases.filter((l) => l.dialedAt === null).length + s.dials.filter((d) => d > from).length;
 }
 
 function prune(s: LimiterState, now: number): Lease[] {
@@ -205,14 +206,12 @@ function prune(s: LimiterState, now: number): Lease[] {
   if (expired.length) {
     s.leases = s.leases.filter((l) => l.expiresAt > now);
     s.stats.expired += expired.length;
+    // A holder that vanished may have dialed any time up to now.
+    for (const l of expired) if (l.dialedAt === null) s.dials.push(now);
   }
-  // Keep the booked slots that can still constrain a future one.
-  const horizon = now - s.limits.windowMs - DIAL_GRACE_MS;
-  const keepFrom = Math.max(0, s.slots.length - s.limits.callsPerMinute);
-  let i = 0;
-  while (i < keepFrom && s.slots[i]! < horizon) i++;
-  if (i) s.slots = s.slots.slice(i);
-  // Days only move forward: the current one and a booked next one are all that can matter.
+  const from = now - s.limits.windowMs;
+  s.dials = s.dials.filter((d) => d > from);
+  // Days only move forward: the current one and the last are all that can matter.
   if (s.days.length > 3) s.days = s.days.slice(-3);
   return expired;
 }
@@ -270,30 +269,31 @@ export function pump(s: LimiterState, now: number): PumpResult {
     for (const lease of s.leases) heldBy.set(lease.campaign, (heldBy.get(lease.campaign) ?? 0) + 1);
     const r = pick(s, heldBy, firstAttemptsBlocked);
     if (!r) break;
-    let notBefore = nextSlot(s, now);
-    if (notBefore > now + BOOKING_HORIZON_MS) {
-      rateWakeAt = notBefore - BOOKING_HORIZON_MS;
+    if (tokensHeld(s, now) >= l.callsPerMinute) {
+      // Every token is held: the oldest dial in the window frees one (or a dial report or release will).
+      const from = now - l.windowMs;
+      const inWindow = s.dials.filter((d) => d > from);
+      if (inWindow.length) rateWakeAt = Math.min(...inWindow) + l.windowMs;
       break;
     }
     let dayKey: string | null = null;
     if (r.firstAttempt && l.tasksPerDay !== null) {
-      // The whole grace period must fall in one day, so the simulator's day and ours agree.
-      let day = dayOf(l, notBefore);
-      if (dayOf(l, notBefore + DIAL_GRACE_MS).key !== day.key) {
-        notBefore = day.resetAt;
-        day = dayOf(l, notBefore);
-      }
-      if (usedOn(s, day.key) >= l.tasksPerDay) {
-        // Spent: first attempts wait for the next day (retries of counted tasks may still go).
+      const day = dayOf(l, now);
+      // (Test days are short: the edge is at most a twentieth of one.)
+      const edge = day.resetAt - now < Math.min(DAY_EDGE_MS, (l.dayMs ?? 86_400_000) / 20);
+      if (edge || usedOn(s, day.key) >= l.tasksPerDay) {
+        // Spent (or about to turn): first attempts wait for the next day; retries of counted tasks may still go.
         firstAttemptsBlocked = true;
         const waiting = s.queue.filter((q) => q.firstAttempt).length;
-        dayBlocked = { count: waiting, resetsAt: day.resetAt };
+        dayBlocked = {
+          count: edge && usedOn(s, day.key) < l.tasksPerDay ? 0 : waiting,
+          resetsAt: day.resetAt,
+        };
         continue;
       }
       dayKey = day.key;
     }
     s.queue = s.queue.filter((q) => q.id !== r.id);
-    s.slots.push(notBefore);
     if (dayKey !== null) {
       const entry = s.days.find(([k]) => k === dayKey);
       if (entry) entry[1]++;
@@ -303,8 +303,9 @@ export function pump(s: LimiterState, now: number): PumpResult {
       id: r.id,
       taskId: r.taskId,
       campaign: r.campaign,
-      notBefore,
-      expiresAt: notBefore + r.leaseTtlMs,
+      grantedAt: now,
+      dialedAt: null,
+      expiresAt: now + r.leaseTtlMs,
     };
     s.leases.push(lease);
     campaign(s, r.campaign).served++;
