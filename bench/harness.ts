@@ -30,6 +30,8 @@ export const LIFTED_LIMITS = { callsPerMinute: 1_000_000, concurrency: 100_000, 
 export interface BenchStackOptions {
   /** Persist to this SQLite file (a fresh one is best); in memory when unset. */
   dbFilename?: string;
+  /** Delete `dbFilename` (and its -wal, -shm) on close: it was a temporary file. */
+  removeDbOnClose?: boolean;
   /** SQLite pragmas of a persisted server: `journal_mode`, `synchronous`. */
   sqlitePragmas?: Record<string, string>;
   /** Dynamic config over the dev server's own (src/temporal/dev-server.ts). */
@@ -141,7 +143,14 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
   });
   const devServerPid = findDevServerPid();
   // Whatever started is stopped again if a later part fails to start: no server is left behind.
-  const closers: (() => Promise<unknown>)[] = [() => env.teardown()];
+  const closers: (() => Promise<unknown>)[] = [
+    async () => {
+      await env.teardown();
+      if (opts.removeDbOnClose && opts.dbFilename) {
+        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${opts.dbFilename}${suffix}`, { force: true });
+      }
+    },
+  ];
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
   };
@@ -441,6 +450,7 @@ export function benchStackOptions(args: string[]): BenchStackOptions {
   const t = BENCH_DEFAULTS.tuning;
   return {
     dbFilename,
+    removeDbOnClose: db === 'file',
     sqlitePragmas: dbFilename
       ? {
           journal_mode: flag(args, 'journal') ?? BENCH_DEFAULTS.journalMode,

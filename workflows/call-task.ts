@@ -102,16 +102,25 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   });
   setHandler(taskPauseSignal, ({ paused: p }) => void (paused = p));
   setHandler(taskCancelSignal, (c) => void (cancel = c));
-  setHandler(callEndedSignal, (snapshot) => {
+  /**
+   * Webhooks that arrive while createCall is still returning (a call can end before its create is processed):
+   * kept by call id until the id is known. A few at most: only the current attempt's create is in flight.
+   */
+  const early = new Map<string, CallSnapshot>();
+  function onCallEvent(snapshot: CallSnapshot): void {
+    if (!current || ended) return;
+    if (current.callId === null) {
+      const seen = early.get(snapshot.callId);
+      if (!seen || !isTerminal(seen.status)) early.set(snapshot.callId, snapshot);
+      return;
+    }
     // Late or duplicate webhooks (an older attempt's call, a second delivery) change nothing.
-    if (!current || snapshot.callId !== current.callId || ended) return;
-    ended = { snapshot, by: 'webhook' };
-  });
-  setHandler(callStatusSignal, (snapshot) => {
-    if (!current || snapshot.callId !== current.callId || ended) return;
+    if (snapshot.callId !== current.callId) return;
     if (isTerminal(snapshot.status)) ended = { snapshot, by: 'webhook' };
     else observe(snapshot);
-  });
+  }
+  setHandler(callEndedSignal, onCallEvent);
+  setHandler(callStatusSignal, onCallEvent);
 
   const campaign = getExternalWorkflowHandle(input.campaignWorkflowId);
   async function report(event: Omit<TaskEvent, 'taskId'>): Promise<void> {
@@ -309,7 +318,11 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     // Known before any await, so webhooks for this call that arrive meanwhile are taken.
     current.callId = created.callId;
     current.createdAt = created.startedAt ?? current.createdAt;
-    if (isTerminal(created.status)) ended = { snapshot: created, by: 'poll' };
+    const arrived = early.get(created.callId);
+    early.clear();
+    if (arrived && isTerminal(arrived.status)) ended = { snapshot: arrived, by: 'webhook' };
+    else if (isTerminal(created.status)) ended = { snapshot: created, by: 'poll' };
+    else if (arrived) observe(arrived);
     // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
     await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
 

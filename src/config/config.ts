@@ -24,6 +24,9 @@ export const envSchema = z
     TEMPORAL_TLS: bool,
     TEMPORAL_TLS_CERT_PATH: optionalString,
     TEMPORAL_TLS_KEY_PATH: optionalString,
+    /** The names Temporal's client environment configuration uses; either pair works. */
+    TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString,
     TEMPORAL_CLI_PATH: optionalString,
     TEMPORAL_DEV_SERVER_IP: z.string().default('127.0.0.1'),
     TEMPORAL_DEV_SERVER_PORT: port.default(7233),

@@ -14,15 +14,10 @@ export function temporalAddress(config: Config): string {
 }
 
 function tlsOptions(config: Config): ConnectionOptions['tls'] {
-  const { TEMPORAL_TLS, TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH, TEMPORAL_API_KEY } = config.env;
-  if (TEMPORAL_TLS_CERT_PATH && TEMPORAL_TLS_KEY_PATH) {
-    return {
-      clientCertPair: {
-        crt: fs.readFileSync(TEMPORAL_TLS_CERT_PATH),
-        key: fs.readFileSync(TEMPORAL_TLS_KEY_PATH),
-      },
-    };
-  }
+  const { TEMPORAL_TLS, TEMPORAL_API_KEY } = config.env;
+  const cert = config.env.TEMPORAL_TLS_CLIENT_CERT_PATH ?? config.env.TEMPORAL_TLS_CERT_PATH;
+  const key = config.env.TEMPORAL_TLS_CLIENT_KEY_PATH ?? config.env.TEMPORAL_TLS_KEY_PATH;
+  if (cert && key) return { clientCertPair: { crt: fs.readFileSync(cert), key: fs.readFileSync(key) } };
   if (TEMPORAL_TLS || TEMPORAL_API_KEY) return true;
   return undefined;
 }

@@ -45,6 +45,10 @@ export interface CreateWorkerOptions {
 /** The SDK's default activity slots (maxConcurrentActivityTaskExecutions). */
 export const DEFAULT_ACTIVITY_SLOTS = 100;
 
+function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
   if (o.stats) o.stats.capacity = o.tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   return Worker.create({
@@ -57,13 +61,16 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
       temporal: o.client,
       callbackSigningSecret: o.callbackSigningSecret,
     }),
-    maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
-    maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
-    maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
-    shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
-    shutdownForceTime: o.tuning?.shutdownForceTimeMs,
-    ...(o.identity ? { identity: o.identity } : {}),
-    interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
+    // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
+    ...definedOnly({
+      maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
+      maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
+      maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
+      shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
+      shutdownForceTime: o.tuning?.shutdownForceTimeMs,
+      identity: o.identity,
+      interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
+    }),
   });
 }
 
