@@ -255,3 +255,39 @@ describe('campaign engine', () => {
     assert.deepEqual(stack.simulator.ledger().duplicates, []);
   });
 });
+
+describe('a call that ends before its create returns', () => {
+  let stack: TestStack;
+  before(async () => {
+    // The create answers only after the call has ended and its webhooks were delivered: the task must keep them.
+    stack = await startTestStack(
+      {},
+      {
+        wrapUnpod: (c) => {
+          const calls = {
+            ...c.calls,
+            create: async (...args: Parameters<typeof c.calls.create>) => {
+              const call = await c.calls.create(...args);
+              await delay(1_500);
+              return call;
+            },
+          };
+          return Object.assign(Object.create(Object.getPrototypeOf(c) as object) as typeof c, c, { calls });
+        },
+      },
+    );
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('takes the webhook that arrived first, without waiting for a poll', async () => {
+    const runId = await stack.run([contact(num('02', '08'), 2)], {
+      policy: { ...FAST_POLICY, pollIntervalMs: 60_000 },
+    });
+    const p = await waitForEnd(stack, runId, 20_000);
+    assert.equal(p.counts.completed, 1);
+    const [t] = await listTasks(stack.env.client, runId);
+    assert.equal(t!.attempts[0]!.endedBy, 'webhook');
+  });
+});

@@ -26,10 +26,10 @@ import {
   type CreateRunOptions,
   type ValidationReport,
 } from './api-schemas';
-import { parseWith, PayloadTooLargeError, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
 import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, v2StatusOf } from './api-views';
 import type { Principal } from './auth';
-import { BadRequestError, HttpError } from './errors';
+import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
 
 export function toReport(s: IngestSummary): ValidationReport {
   return {

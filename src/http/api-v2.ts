@@ -27,7 +27,7 @@ import { apiTasksRoutes } from './api-tasks';
 import type { RunMode } from './api-views';
 import type { V2ErrorBody } from './api-schemas';
 import { createAuthorizer, type ApiPermissions, type Authorizer } from './auth';
-import { BadRequestError, HttpError } from './errors';
+import { BadRequestError, ConflictError, HttpError } from './errors';
 
 export const API_PREFIX = '/api/v2/platform/spaces/:space_token';
 
@@ -72,20 +72,6 @@ export function apiOptionsFromConfig(config: Config): ApiOptions {
     runMode: config.api.runMode,
     callbacksEnabled: config.api.callbackSigningSecret !== undefined,
   };
-}
-
-export class ConflictError extends HttpError {
-  override readonly name = 'ConflictError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(409, code, message, details);
-  }
-}
-
-export class PayloadTooLargeError extends HttpError {
-  override readonly name = 'PayloadTooLargeError';
-  constructor(message: string, details?: Record<string, unknown>) {
-    super(413, 'payload_too_large', message, details);
-  }
 }
 
 declare module 'fastify' {

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyEntry } from '../config/config';
-import { HttpError } from './errors';
+import { ForbiddenError, NotAuthenticatedError, NotFoundError } from './errors';
 
 export interface Principal {
   /** The one space this caller may act in. */
@@ -45,27 +45,6 @@ export interface ApiPermissions {
 }
 
 export type Permission = 'canStart' | 'canView' | 'canClose';
-
-export class ForbiddenError extends HttpError {
-  override readonly name = 'ForbiddenError';
-  constructor(message: string) {
-    super(403, 'forbidden', message);
-  }
-}
-
-export class NotFoundError extends HttpError {
-  override readonly name = 'NotFoundError';
-  constructor(code: string, message: string) {
-    super(404, code, message);
-  }
-}
-
-export class NotAuthenticatedError extends HttpError {
-  override readonly name = 'NotAuthenticatedError';
-  constructor(code: 'not_authenticated' | 'invalid_token', message: string) {
-    super(401, code, message);
-  }
-}
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 

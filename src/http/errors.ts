@@ -42,3 +42,38 @@ export class ServiceUnavailableError extends HttpError {
 export interface ErrorBody {
   error: { code: string; message: string; [extra: string]: unknown };
 }
+
+export class ConflictError extends HttpError {
+  override readonly name = 'ConflictError';
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(409, code, message, details);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(413, 'payload_too_large', message, details);
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  override readonly name = 'ForbiddenError';
+  constructor(message: string) {
+    super(403, 'forbidden', message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  override readonly name = 'NotFoundError';
+  constructor(code: string, message: string) {
+    super(404, code, message);
+  }
+}
+
+export class NotAuthenticatedError extends HttpError {
+  override readonly name = 'NotAuthenticatedError';
+  constructor(code: 'not_authenticated' | 'invalid_token', message: string) {
+    super(401, code, message);
+  }
+}

@@ -62,7 +62,12 @@ async function* toBatches(
   }
 }
 
-export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestStack> {
+export interface StackOptions {
+  /** Wraps the worker's Unpod client (e.g. to slow one call down and open a race on purpose). */
+  wrapUnpod?: (client: UnpodClient) => UnpodClient;
+}
+
+export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions = {}): Promise<TestStack> {
   const env = await testEnv();
   const taskQueue = uniqueTaskQueue('campaign');
   const simulator = await startSimulator({
@@ -109,7 +114,7 @@ export async function startTestStack(sim: SimulatorOptions = {}): Promise<TestSt
         client: env.client,
         namespace: 'default',
         taskQueue,
-        unpod,
+        unpod: o.wrapUnpod ? o.wrapUnpod(unpod) : unpod,
         workflowBundle: bundle,
         tuning: { shutdownGraceTimeMs: 2_000 },
       });
