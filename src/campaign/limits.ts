@@ -3,6 +3,7 @@
  * of how long a run needs at those limits.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { executeUpdateRetrying } from '../temporal/update';
 import { limiterStateQuery, setLimitsUpdate, type LimiterView } from '../../workflows/definitions';
 import { limiterWorkflowId } from '../../workflows/ids';
 import {
@@ -34,13 +35,15 @@ export async function setLimits(
   accountId: string,
   patch: Partial<Limits>,
 ): Promise<Limits> {
-  const handle = await client.workflow.start('accountLimiterWorkflow', {
-    workflowId: limiterWorkflowId(accountId),
+  const workflowId = limiterWorkflowId(accountId);
+  await client.workflow.start('accountLimiterWorkflow', {
+    workflowId,
     taskQueue,
     args: [{ accountId, limits: patch }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return handle.executeUpdate(setLimitsUpdate, { args: [patch] });
+  // Not the handle start returned: that one is pinned to the run it found, which may continue as new.
+  return executeUpdateRetrying(client.workflow.getHandle(workflowId), setLimitsUpdate, [patch]);
 }
 
 export function planLimits(plan: PlanName): Partial<Limits> {

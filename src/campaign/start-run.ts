@@ -8,6 +8,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ContactBatch } from '../contacts/contact';
 import { addBatchUpdate, closeInputUpdate, type CampaignInput } from '../../workflows/definitions';
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
+import { executeUpdateRetrying } from '../temporal/update';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
 /** Run ids look like the Runs API's: `R` and 32 hex digits. */
@@ -73,13 +74,13 @@ export async function deliverBatches(
         typedSearchAttributes: [{ key: CampaignRunId, value: runId }],
       }),
     );
-    await campaign.executeUpdate(addBatchUpdate, {
-      args: [{ batchNo: batch.batchNo, contacts: batch.contacts.length, skipped: batch.skipped.length }],
-    });
+    await executeUpdateRetrying(campaign, addBatchUpdate, [
+      { batchNo: batch.batchNo, contacts: batch.contacts.length, skipped: batch.skipped.length },
+    ]);
     count = Math.max(count, batch.batchNo);
     contacts += batch.contacts.length + batch.skipped.length;
   }
-  await campaign.executeUpdate(closeInputUpdate, { args: [{ totalBatches: count }] });
+  await executeUpdateRetrying(campaign, closeInputUpdate, [{ totalBatches: count }]);
   return { batches: count, contacts };
 }
 

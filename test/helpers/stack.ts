@@ -63,12 +63,14 @@ async function* toBatches(
 }
 
 export interface StackOptions {
+  /** A server of the test's own (e.g. with other dynamic config); the stack tears it down on close. */
+  env?: TestWorkflowEnvironment;
   /** Wraps the worker's Unpod client (e.g. to slow one call down and open a race on purpose). */
   wrapUnpod?: (client: UnpodClient) => UnpodClient;
 }
 
 export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions = {}): Promise<TestStack> {
-  const env = await testEnv();
+  const env = o.env ?? (await testEnv());
   const taskQueue = uniqueTaskQueue('campaign');
   const simulator = await startSimulator({
     speed: 1000,

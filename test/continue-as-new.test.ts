@@ -1,0 +1,82 @@
+/**
+ * Campaigns and limiters that continue as new while the client is still talking to them. On a server that
+ * suggests continue-as-new after a few dozen events, the campaign continues as new many times while its
+ * batches are still being announced; every announcement must land (an update that reaches a run as it closes
+ * is sent again) and every contact must be called exactly once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { getProgress } from '../src/campaign/run-queries';
+import { setLimits } from '../src/campaign/limits';
+import { startDevServer } from '../src/temporal/dev-server';
+import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
+import { contact, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
+
+/** Numbers the simulator answers at once (last two digits 00–49), unique per index. */
+const answered = (i: number) => `+1415${String(Math.floor(i / 50) * 100 + (i % 50)).padStart(7, '0')}`;
+
+describe('continue-as-new under live updates', () => {
+  let stack: TestStack;
+  before(async () => {
+    const env = await startDevServer({
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': '60' },
+    });
+    stack = await startTestStack({}, { env });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('announces every batch while the campaign continues as new, and calls each contact once', async () => {
+    const n = 240;
+    const contacts = Array.from({ length: n }, (_, i) => contact(answered(i), i + 2));
+    // 80 batches of 3: the updates keep coming while the campaign continues as new every few batches.
+    const runId = await stack.run(contacts, { batchSize: 3, window: 20 });
+    const deadline = Date.now() + 120_000;
+    let p = await getProgress(stack.env.client, runId);
+    while (p.state !== 'completed' && Date.now() < deadline) {
+      await delay(250);
+      p = await getProgress(stack.env.client, runId);
+    }
+    assert.equal(p.state, 'completed', JSON.stringify(p));
+    assert.equal(p.counts.completed, n);
+    assert.ok(p.continuedAsNew >= 3, `the campaign continued as new ${p.continuedAsNew} times`);
+
+    const runs = [];
+    for await (const wf of stack.env.client.workflow.list({
+      query: `WorkflowId = '${campaignWorkflowId(runId)}'`,
+    }))
+      runs.push(wf);
+    assert.equal(runs.length, p.continuedAsNew + 1);
+
+    const ledger = stack.simulator.ledger();
+    const dialed = new Map<string, number>();
+    for (const d of ledger.dials.filter((x) => x.task_workflow_id?.includes(runId)))
+      dialed.set(d.to_number, (dialed.get(d.to_number) ?? 0) + 1);
+    assert.equal(dialed.size, n, 'every contact dialed');
+    assert.deepEqual(
+      [...dialed].filter(([, times]) => times > 1),
+      [],
+      'no contact dialed twice',
+    );
+    assert.equal(ledger.duplicates.length, 0);
+  });
+
+  it('changes the limits of a limiter that keeps continuing as new', async () => {
+    const accountId = `acct_${stack.taskQueue}_limits`;
+    for (let i = 0; i < 40; i++) {
+      const limits = await setLimits(stack.env.client, stack.taskQueue, accountId, {
+        ...UNLIMITED,
+        callsPerMinute: 1_000 + i,
+      });
+      assert.equal(limits.callsPerMinute, 1_000 + i);
+    }
+    let runs = 0;
+    for await (const _ of stack.env.client.workflow.list({
+      query: `WorkflowId = '${limiterWorkflowId(accountId)}'`,
+    }))
+      runs++;
+    assert.ok(runs >= 2, `the limiter continued as new (${runs} runs)`);
+  });
+});
