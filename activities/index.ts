@@ -2,7 +2,7 @@
  * Activities: thin, typed I/O over the Unpod client and Temporal, built by a factory over their dependencies
  * so tests hand in real ones pointed at the simulator and a test server.
  */
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { UnpodHttpError, UnpodRateLimitError, isUnpodError, type UnpodClient } from '../src/unpod';
@@ -93,6 +93,16 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    const signal = cancellationSignal();
+    // Cut off by cancellation (a worker past its drain grace): retryable, so the next worker sends the same
+    // request again, never the non-retryable "aborted by the caller" the client reports.
+    if (signal.aborted) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.unpod,
+        message: `request to Unpod cut off: activity cancelled (${String(signal.reason)})`,
+        nonRetryable: false,
+      });
+    }
     throw toFailure(err);
   }
 }
@@ -117,18 +127,20 @@ export function createActivities({ unpod, temporal, callbackSigningSecret }: Act
               [METADATA_ATTEMPT]: input.attempt,
             },
           },
-          { idempotencyKey: input.idempotencyKey },
+          // Cancellation (a draining worker past its grace, or the task giving up) aborts the request; the
+          // retry carries the same idempotency key, so a call Unpod did place is found, not placed again.
+          { idempotencyKey: input.idempotencyKey, signal: cancellationSignal() },
         ),
       );
       return toCallSnapshot(call);
     },
 
     async getCall(callId: string): Promise<CallSnapshot> {
-      return toCallSnapshot(await mapped(() => unpod.calls.get(callId)));
+      return toCallSnapshot(await mapped(() => unpod.calls.get(callId, { signal: cancellationSignal() })));
     },
 
     async hangupCall(callId: string): Promise<CallSnapshot> {
-      return toCallSnapshot(await mapped(() => unpod.calls.hangup(callId)));
+      return toCallSnapshot(await mapped(() => unpod.calls.hangup(callId, { signal: cancellationSignal() })));
     },
 
     /**

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NativeConnection } from '@temporalio/worker';
 import { getProgress } from '../src/campaign/run-queries';
-import type { UnpodClient } from '../src/unpod';
+import { UnpodClient } from '../src/unpod';
 import { runWorker, type RunningWorker } from '../src/worker/run-worker';
 import { WorkerStats, type RunnerStats } from '../src/worker/stats';
 import { createWorker, workflowBundle } from '../src/worker/worker';
@@ -213,6 +213,51 @@ describe('workers', () => {
       release();
       await a?.stop();
       await b?.stop();
+    }
+  });
+  it('a draining worker cuts off a request that outlives the grace; the next worker sends it again, dialed once', async () => {
+    // Unpod holds every create for a minute (the simulator's timeout fault: the held request has no effect),
+    // and A's client would wait that long: only the activity's cancellation can end A's drain in time.
+    stack.simulator.setFaults({ timeoutRate: 1, timeoutMs: 60_000, paths: ['/api/v1/calls/'] });
+    const patient = new UnpodClient({
+      baseUrl: stack.simulator.url,
+      apiKey: 'sim_test_key',
+      timeoutMs: 60_000,
+    });
+    const graceMs = 1_500;
+    let a: TestWorker | undefined;
+    let b: TestWorker | undefined;
+    try {
+      a = await startWorker(stack, 'A', { unpod: patient, graceMs });
+      const sA = a.stats;
+      const runId = await stack.run(answered(3, 2));
+      await until(
+        '2 createCall in flight on A',
+        () => sA.inFlight().filter((x) => x.type === 'createCall').length === 2,
+      );
+      stack.simulator.setFaults(undefined); // new requests go through; the two held ones stay held
+
+      const t0 = Date.now();
+      await a.running.drain('SIGTERM (test)');
+      const drainMs = Date.now() - t0;
+      assert.ok(
+        drainMs < 10_000,
+        `drained in ${drainMs} ms: cut off after the ${graceMs} ms grace, not 60 s`,
+      );
+      assert.equal(createCalls(sA.snapshot()), 0, 'neither create completed on A');
+
+      b = await startWorker(stack, 'B');
+      const p = await waitForEnd(stack, runId);
+      assert.equal(p.counts.completed, 2);
+      const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+      assert.equal(dials.length, 2, 'each contact dialed once');
+      assert.deepEqual(stack.simulator.ledger().duplicates, []);
+      console.log(`drain past grace: cut off 2 held creates in ${drainMs} ms (grace ${graceMs} ms)`);
+    } finally {
+      stack.simulator.setFaults(undefined);
+      await a?.stop();
+      await b?.stop();
+      await patient.close();
     }
   });
 });
