@@ -218,6 +218,7 @@ describe('workers', () => {
   it('a draining worker cuts off a request that outlives the grace; the next worker sends it again, dialed once', async () => {
     // Unpod holds every create for a minute (the simulator's timeout fault: the held request has no effect),
     // and A's client would wait that long: only the activity's cancellation can end A's drain in time.
+    const faultsBefore = stack.simulator.ledger().counts.faults_injected;
     stack.simulator.setFaults({ timeoutRate: 1, timeoutMs: 60_000, paths: ['/api/v1/calls/'] });
     const patient = new UnpodClient({
       baseUrl: stack.simulator.url,
@@ -231,9 +232,12 @@ describe('workers', () => {
       a = await startWorker(stack, 'A', { unpod: patient, graceMs });
       const sA = a.stats;
       const runId = await stack.run(answered(3, 2));
+      // Held by the simulator, not just started on A: lifting the fault earlier would let them through.
       await until(
-        '2 createCall in flight on A',
-        () => sA.inFlight().filter((x) => x.type === 'createCall').length === 2,
+        '2 createCall in flight on A and held by Unpod',
+        () =>
+          sA.inFlight().filter((x) => x.type === 'createCall').length === 2 &&
+          stack.simulator.ledger().counts.faults_injected - faultsBefore >= 2,
       );
       stack.simulator.setFaults(undefined); // new requests go through; the two held ones stay held
 
