@@ -88,6 +88,15 @@ async function startWorker(
   };
 }
 
+/** The run completes with all `n` contacts, each dialed once, with no duplicate dial in the ledger. */
+async function completesDialingEachOnce(stack: TestStack, runId: string, n: number): Promise<void> {
+  const p = await waitForEnd(stack, runId);
+  assert.equal(p.counts.completed, n);
+  const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+  assert.equal(dials.length, n, 'each contact dialed once');
+  assert.deepEqual(stack.simulator.ledger().duplicates, []);
+}
+
 const createCalls = (s: RunnerStats) => s.activities.createCall?.completed ?? 0;
 
 describe('workers', () => {
@@ -202,11 +211,7 @@ describe('workers', () => {
 
       // Nothing lost: a second worker finishes the campaign without dialing anyone again.
       b = await startWorker(stack, 'B');
-      const p = await waitForEnd(stack, runId);
-      assert.equal(p.counts.completed, 5);
-      const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
-      assert.equal(dials.length, 5, 'each contact dialed once');
-      assert.deepEqual(stack.simulator.ledger().duplicates, []);
+      await completesDialingEachOnce(stack, runId, 5);
       assert.equal(createCalls(b.stats.snapshot()), 0, 'B had nothing to re-dial');
       console.log(`drain: 5 creates in flight, drained in ${drainMs} ms; B finished the run`);
     } finally {
@@ -251,11 +256,7 @@ describe('workers', () => {
       assert.equal(createCalls(sA.snapshot()), 0, 'neither create completed on A');
 
       b = await startWorker(stack, 'B');
-      const p = await waitForEnd(stack, runId);
-      assert.equal(p.counts.completed, 2);
-      const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
-      assert.equal(dials.length, 2, 'each contact dialed once');
-      assert.deepEqual(stack.simulator.ledger().duplicates, []);
+      await completesDialingEachOnce(stack, runId, 2);
       console.log(`drain past grace: cut off 2 held creates in ${drainMs} ms (grace ${graceMs} ms)`);
     } finally {
       stack.simulator.setFaults(undefined);
