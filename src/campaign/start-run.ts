@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ContactBatch } from '../contacts/contact';
+import { executeUpdateRetrying } from '../temporal/update';
 import { addBatchUpdate, closeInputUpdate, type CampaignInput } from '../../workflows/definitions';
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
-import { executeUpdateRetrying } from '../temporal/update';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
 /** Run ids look like the Runs API's: `R` and 32 hex digits. */

@@ -206,36 +206,37 @@ export function statsToPrometheus(s: RunnerStats, labels: Record<string, string>
   const lines: string[] = [];
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: string[]) =>
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
-  metric('unpod_worker_in_flight', 'gauge', 'Activities executing in this worker now.', [
-    sample('unpod_worker_in_flight', s.in_flight),
-  ]);
-  metric(
-    'unpod_worker_capacity',
-    'gauge',
-    'Activity slots of this worker (maxConcurrentActivityTaskExecutions).',
-    [sample('unpod_worker_capacity', s.capacity)],
-  );
-  metric('unpod_worker_completed_last_hour', 'gauge', 'Activity executions that returned, last hour.', [
-    sample('unpod_worker_completed_last_hour', s.completed_last_hour),
-  ]);
-  metric(
-    'unpod_worker_failed_last_hour',
-    'gauge',
-    'Activity executions that threw (each attempt), last hour.',
-    [sample('unpod_worker_failed_last_hour', s.failed_last_hour)],
-  );
-  metric(
-    'unpod_worker_mean_call_duration_seconds',
-    'gauge',
-    'Mean Unpod duration of calls whose end this worker saw in an activity result, last hour.',
-    [sample('unpod_worker_mean_call_duration_seconds', s.mean_call_duration_s)],
-  );
-  metric('unpod_worker_calls_observed_last_hour', 'gauge', 'Calls behind the mean call duration.', [
-    sample('unpod_worker_calls_observed_last_hour', s.calls_observed_last_hour),
-  ]);
-  metric('unpod_worker_draining', 'gauge', '1 while the worker drains after SIGTERM/SIGINT.', [
-    sample('unpod_worker_draining', s.draining ? 1 : 0),
-  ]);
+  // One sample each, no extra labels: the worker's gauges.
+  const gauges: [name: string, help: string, value: number | null][] = [
+    ['unpod_worker_in_flight', 'Activities executing in this worker now.', s.in_flight],
+    [
+      'unpod_worker_capacity',
+      'Activity slots of this worker (maxConcurrentActivityTaskExecutions).',
+      s.capacity,
+    ],
+    [
+      'unpod_worker_completed_last_hour',
+      'Activity executions that returned, last hour.',
+      s.completed_last_hour,
+    ],
+    [
+      'unpod_worker_failed_last_hour',
+      'Activity executions that threw (each attempt), last hour.',
+      s.failed_last_hour,
+    ],
+    [
+      'unpod_worker_mean_call_duration_seconds',
+      'Mean Unpod duration of calls whose end this worker saw in an activity result, last hour.',
+      s.mean_call_duration_s,
+    ],
+    [
+      'unpod_worker_calls_observed_last_hour',
+      'Calls behind the mean call duration.',
+      s.calls_observed_last_hour,
+    ],
+    ['unpod_worker_draining', '1 while the worker drains after SIGTERM/SIGINT.', s.draining ? 1 : 0],
+  ];
+  for (const [name, help, value] of gauges) metric(name, 'gauge', help, [sample(name, value)]);
   const types = Object.entries(s.activities);
   metric(
     'unpod_worker_activities_total',
