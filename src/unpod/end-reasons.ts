@@ -1,6 +1,51 @@
 /**
- * Unpod's documented end reasons (shared/unpod-docs/call-lifecycle.txt). The docs say the set is not
- * complete, so every schema accepts any string and the policy treats unknown ones as a generic failure.
+ * Unpod's call statuses and end reasons, and how the engine reads them.
+ *
+ * Statuses (unpod 0.5.0 `models/call.py`): in flight `scheduled / pending / dispatching / ringing / active`,
+ * terminal `connected / notConnected / failed` ("older servers: completed / not_connected"). Anything else —
+ * the SDK's synthetic `hangup_requested`, the list filter's `in_flight`, a status added later — is read as
+ * still in progress, never as a parse error.
+ */
+
+/** What the engine keeps of a call's status. */
+export const CALL_STATES = ['pending', 'ringing', 'active', 'completed', 'failed'] as const;
+export type CallState = (typeof CALL_STATES)[number];
+
+const STATE_BY_STATUS: Record<string, CallState> = {
+  scheduled: 'pending',
+  pending: 'pending',
+  queued: 'pending',
+  dispatching: 'pending',
+  in_flight: 'pending',
+  hangup_requested: 'active',
+  ringing: 'ringing',
+  active: 'active',
+  connected: 'completed',
+  completed: 'completed',
+  notconnected: 'failed',
+  not_connected: 'failed',
+  failed: 'failed',
+};
+
+/** Terminal statuses as Unpod spells them, both vocabularies. */
+export const TERMINAL_STATUSES = ['connected', 'notConnected', 'failed', 'completed', 'not_connected'] as const;
+/** In-flight statuses of the newest vocabulary, in lifecycle order. */
+export const IN_FLIGHT_STATUSES = ['scheduled', 'pending', 'dispatching', 'ringing', 'active'] as const;
+
+/** The engine's reading of a status; `known` is false for one we have not seen documented (logged by callers). */
+export function callState(status: string | null | undefined): { state: CallState; known: boolean } {
+  const s = (status ?? '').trim();
+  const state = STATE_BY_STATUS[s] ?? STATE_BY_STATUS[s.toLowerCase()];
+  return state ? { state, known: true } : { state: 'pending', known: false };
+}
+
+export function isTerminalState(state: CallState): boolean {
+  return state === 'completed' || state === 'failed';
+}
+
+/**
+ * End reasons: the ten of the call-lifecycle page (LiveKit CallEndReason codes) and those seen in Unpod's own
+ * material (session.end(), call logs, task outputs). "Not the full set": every schema accepts any string.
  */
 export const END_REASONS = [
   'USER_HUNG_UP_IN_CALL',
@@ -13,14 +58,19 @@ export const END_REASONS = [
   'IDLE_TIMEOUT',
   'SIP_FAILED_WRONG_NUMBER',
   'SIP_FAILED_NUMBER_BLOCKED',
+  'AGENT_END_CALL',
+  'CALLER_HANGUP',
+  'CUSTOMER_ENDED_CALL',
+  'NO_ANSWER',
 ] as const;
-
 export type KnownEndReason = (typeof END_REASONS)[number];
 
-/** Visible call statuses, in lifecycle order. */
-export const CALL_STATUSES = ['pending', 'ringing', 'active', 'completed', 'failed'] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
-
-export function isTerminalCallStatus(status: CallStatus): boolean {
-  return status === 'completed' || status === 'failed';
+/** `agent_end_call`, `customer-ended-call`, `No Answer` → AGENT_END_CALL, CUSTOMER_ENDED_CALL, NO_ANSWER. */
+export function normalizeEndReason(reason: string | null | undefined): string | null {
+  if (reason === null || reason === undefined) return null;
+  const n = reason
+    .trim()
+    .replace(/[\s-]+/g, '_')
+    .toUpperCase();
+  return n === '' ? null : n;
 }

@@ -1,44 +1,47 @@
 /**
- * Every Unpod path this project uses, in one place. The docs give the v1 tasks/runs/call-logs/agents/spaces
- * and v2 runs paths; the calls and sessions paths are our assumption (the SDK's `client.calls` and
- * `client.sessions` resources, mapped to REST the way the documented v1 resources are). README lists them.
+ * Every Unpod path this project uses, in one place, as Unpod's own Python SDK sends them
+ * (unpod 0.5.0, `unpod/management/calls.py`, `pipes.py`, `numbers.py`): host-root paths, no trailing slash.
+ * `_http.py` resolves an `/api/…` path against the base URL's origin and drops the base's own path, and so do we.
+ * docs/unpod-contract.md says where each comes from.
  */
 const enc = encodeURIComponent;
 
+const SPEECH = '/api/v2/platform/speech/v1';
+
 export const unpodPaths = {
-  // Calls (assumed shape; the docs describe calls.create/get/list/hangup through the SDK).
-  calls: () => '/api/v1/calls/',
-  call: (callId: string) => `/api/v1/calls/${enc(callId)}/`,
-  callHangup: (callId: string) => `/api/v1/calls/${enc(callId)}/hangup/`,
-  // Sessions (assumed shape, as calls).
-  sessions: () => '/api/v1/sessions/',
-  session: (sessionId: string) => `/api/v1/sessions/${enc(sessionId)}/`,
-  // Documented v1 resources (rest-api-quickstart.txt).
-  organizations: () => '/api/v1/organizations/',
-  spaces: () => '/api/v1/spaces/',
-  agents: () => '/api/v1/agents/',
-  tasks: () => '/api/v1/tasks/',
-  runs: () => '/api/v1/runs/',
-  callLogs: () => '/api/v1/call-logs/',
-  // Documented v2 resources (runs-api-v2.txt).
-  v2Runs: (spaceToken: string) => `/api/v2/platform/spaces/${enc(spaceToken)}/runs/`,
-  v2Run: (spaceToken: string, runId: string) =>
-    `/api/v2/platform/spaces/${enc(spaceToken)}/runs/${enc(runId)}/`,
-  v2RunTasks: (spaceToken: string, runId: string) =>
-    `/api/v2/platform/spaces/${enc(spaceToken)}/runs/${enc(runId)}/tasks/`,
+  calls: () => `${SPEECH}/calls`,
+  call: (callId: string) => `${SPEECH}/calls/${enc(callId)}`,
+  callHangup: (callId: string) => `${SPEECH}/calls/${enc(callId)}/hangup`,
+  pipe: (pipeId: string) => `${SPEECH}/pipes/${enc(pipeId)}`,
+  numbers: () => `${SPEECH}/numbers`,
 } as const;
 
-/** Header carrying the idempotency key on create requests (assumed; the common Stripe-style name). */
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
-
-/** Webhook signature headers (assumed): `t=<unix seconds>` and `v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. */
-export const WEBHOOK_TIMESTAMP_HEADER = 'x-unpod-timestamp';
-export const WEBHOOK_SIGNATURE_HEADER = 'x-unpod-signature';
+/**
+ * The list filter the SDK's own tests use for live calls (`calls.list(status="in_flight")` →
+ * `?call_status=in_flight`, rows answering `status: "in_flight"`): every call not yet ended.
+ */
+export const IN_FLIGHT_FILTER = 'in_flight';
 
 /**
- * Keys we put in a call's `metadata` so that a webhook can be routed back to the task workflow that placed it.
- * The agent sees them in ctx.data too; the prefix keeps them from clashing with a contact's own columns.
+ * Sent only when UNPOD_IDEMPOTENCY_HEADER names it: Unpod documents no idempotency key and the SDK sends none,
+ * so nothing may depend on it (a create whose answer was lost is reconciled by listing, activities/create-call.ts).
  */
-export const METADATA_TASK_WORKFLOW_ID = 'campaign_task_workflow_id';
-export const METADATA_ATTEMPT = 'campaign_attempt';
-export const METADATA_RUN_ID = 'campaign_run_id';
+export const DEFAULT_IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/**
+ * Keys the engine puts in a call's `data` (the agent reads it as `ctx.data`): they route an AgentRunner push back
+ * to its task and let a lost create be found again by listing. The prefix keeps them apart from a contact's
+ * own columns.
+ */
+export const DATA_TASK_ID = 'campaign_task_id';
+export const DATA_ATTEMPT = 'campaign_attempt';
+export const DATA_RUN_ID = 'campaign_run_id';
+
+/**
+ * Our own push endpoint (Unpod documents no outbound webhooks): an AgentRunner's `call_end` hook posts here,
+ * signed with AGENT_PUSH_SECRET — `x-campaign-timestamp: <unix s>`, `x-campaign-signature: v1=<hex HMAC-SHA256
+ * (secret, "<t>.<raw body>")>`. examples/agent_push.py is the agent's side.
+ */
+export const AGENT_PUSH_PATH = '/v1/agent-events';
+export const PUSH_TIMESTAMP_HEADER = 'x-campaign-timestamp';
+export const PUSH_SIGNATURE_HEADER = 'x-campaign-signature';
