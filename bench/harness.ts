@@ -175,12 +175,10 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     const http: RunningHttpServer = await startHttpServer({
       temporal: env.client,
       taskQueue,
-      webhookSecret: BENCH_WEBHOOK_SECRET,
       host: '127.0.0.1',
       port: 0,
     });
     closers.push(() => http.close());
-    simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
     const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: BENCH_API_KEY, connections: 64 });
     closers.push(() => unpod.close());
     const worker =

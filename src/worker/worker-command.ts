@@ -5,10 +5,9 @@
 import os from 'node:os';
 import type { Config } from '../config/config';
 import { connectClient, connectNative } from '../temporal/connect';
-import { UnpodClient } from '../unpod';
 import { runWorker } from './run-worker';
 import { WorkerStats } from './stats';
-import { createWorker } from './worker';
+import { createWorker, unpodClientFromConfig } from './worker';
 
 /** Past the grace, cancelled activities get this long to notice before run() gives up and the process exits. */
 const FORCE_AFTER_GRACE_MS = 15_000;
@@ -17,11 +16,7 @@ export async function runWorkerCommand(c: Config): Promise<void> {
   const identity = `${process.pid}@${os.hostname()}`;
   const client = await connectClient(c);
   const native = await connectNative(c);
-  const unpod = new UnpodClient({
-    baseUrl: c.unpod.baseUrl,
-    apiKey: c.unpod.apiKey,
-    timeoutMs: c.unpod.timeoutMs,
-  });
+  const unpod = unpodClientFromConfig(c);
   const stats = new WorkerStats();
   const graceMs = c.env.WORKER_SHUTDOWN_GRACE_MS;
   try {
@@ -31,6 +26,7 @@ export async function runWorkerCommand(c: Config): Promise<void> {
       namespace: c.temporal.namespace,
       taskQueue: c.temporal.taskQueue,
       unpod,
+      landingDelayMs: c.unpod.landingDelayMs,
       callbackSigningSecret: c.api.callbackSigningSecret,
       stats,
       identity,

@@ -10,7 +10,8 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { UnpodClient } from '../unpod';
+import type { Config } from '../config/config';
+import { UnpodClient } from '../unpod';
 import type { WorkerStats } from './stats';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -31,6 +32,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   unpod: UnpodClient;
+  /** After a create lost its answer, how long until a call it placed must be listed (UNPOD_LANDING_DELAY_MS). */
+  landingDelayMs?: number;
   /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
   tuning?: WorkerTuning;
@@ -42,7 +45,7 @@ export interface CreateWorkerOptions {
   identity?: string;
 }
 
-/** The SDK's default activity slots (maxConcurrentActivityTaskExecutions). */
+/** The SDK's default activity slots (maxConcurrentActivityTaskExecutions); the configuration's default is 2000. */
 export const DEFAULT_ACTIVITY_SLOTS = 100;
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
@@ -59,6 +62,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities({
       unpod: o.unpod,
       temporal: o.client,
+      landingDelayMs: o.landingDelayMs,
       callbackSigningSecret: o.callbackSigningSecret,
     }),
     // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
@@ -71,6 +75,20 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
       identity: o.identity,
       interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
     }),
+  });
+}
+
+/** The Unpod client as the configuration says: base URL, key, auth scheme, Org-Handle, idempotency header. */
+export function unpodClientFromConfig(config: Config): UnpodClient {
+  const u = config.unpod;
+  return new UnpodClient({
+    baseUrl: u.baseUrl,
+    apiKey: u.apiKey,
+    authScheme: u.authScheme,
+    orgHandle: u.orgHandle,
+    productId: u.productId,
+    idempotencyHeader: u.idempotencyHeader,
+    timeoutMs: u.timeoutMs,
   });
 }
 
