@@ -86,6 +86,7 @@ export class CallWatcher {
         () => {
           entry.waiters.delete(waiter);
           if (entry.waiters.size === 0 && this.#calls.get(callId) === entry) this.#calls.delete(callId);
+          this.stats.watched = this.#calls.size;
           reject(o.signal?.reason ?? new Error('aborted'));
         },
         { once: true },

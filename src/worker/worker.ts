@@ -45,8 +45,11 @@ export interface CreateWorkerOptions {
   identity?: string;
 }
 
-/** The SDK's default activity slots (maxConcurrentActivityTaskExecutions); the configuration's default is 2000. */
-export const DEFAULT_ACTIVITY_SLOTS = 100;
+/**
+ * Activity slots when none are given. Each live call holds one (its end is awaited by a heartbeating activity
+ * that only waits on the watcher), so this must stay well above the calls a worker has in flight.
+ */
+export const DEFAULT_ACTIVITY_SLOTS = 2000;
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -68,7 +71,8 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
     ...definedOnly({
       maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
-      maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
+      maxConcurrentActivityTaskExecutions:
+        o.tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS,
       maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
       shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
       shutdownForceTime: o.tuning?.shutdownForceTimeMs,
