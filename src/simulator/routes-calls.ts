@@ -5,7 +5,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_IDEMPOTENCY_HEADER, IN_FLIGHT_FILTER, unpodPaths } from '../unpod/paths';
 import { createCallRequestSchema } from '../unpod/schemas';
-import type { AccountState } from './accounts';
 import { authenticate } from './auth';
 import { callDetail, callRow, statusWord } from './call-view';
 import type { FaultInjector } from './faults';
