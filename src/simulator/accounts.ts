@@ -1,7 +1,7 @@
-/** Per-account state: plan limits, rate window, today's tasks, the pending queue, busy slots, idempotency keys. */
+/** Per-account state: plan limits, rate window, today's tasks, the pending queue, busy slots, calls, failures. */
 import { assertTimezone, SlidingWindow } from './limits';
 import type { SimCall } from './sim-call';
-import type { AccountLimits, SimulatorAccount } from './types';
+import type { AccountFailure, AccountLimits, SimulatorAccount } from './types';
 
 export const DEFAULT_ACCOUNT: SimulatorAccount = {
   apiKey: 'sim_test_key',
@@ -15,15 +15,21 @@ export const DEFAULT_ACCOUNT: SimulatorAccount = {
 export interface AccountState {
   id: string;
   apiKey: string;
+  orgHandle: string | null;
   timezone: string;
   limits: Required<AccountLimits>;
   rate: SlidingWindow;
   day: { key: string; tasks: Set<string> };
   /** Calls waiting for a concurrency slot, FIFO. */
   queue: SimCall[];
-  /** Slots held: ringing + active + picked from the queue and about to ring. */
+  /** Slots held: dispatching + ringing + active. */
   busy: number;
+  /** Every call of the account, oldest first. */
+  calls: SimCall[];
+  /** Calls not yet ended, in creation order. */
+  live: Set<SimCall>;
   idem: Map<string, SimCall>;
+  failure: AccountFailure | null;
 }
 
 export function newAccountState(a: SimulatorAccount, rateWindowMs: number): AccountState {
@@ -32,6 +38,7 @@ export function newAccountState(a: SimulatorAccount, rateWindowMs: number): Acco
   return {
     id: a.accountId,
     apiKey: a.apiKey,
+    orgHandle: a.orgHandle ?? null,
     timezone,
     limits: {
       callsPerMinute: a.callsPerMinute ?? DEFAULT_ACCOUNT.callsPerMinute!,
@@ -42,14 +49,21 @@ export function newAccountState(a: SimulatorAccount, rateWindowMs: number): Acco
     day: { key: '', tasks: new Set() },
     queue: [],
     busy: 0,
+    calls: [],
+    live: new Set(),
     idem: new Map(),
+    failure: null,
   };
 }
 
+/** Forget calls, counters and failures (the engine re-applies the configured ones). */
 export function resetAccountState(s: AccountState): void {
   s.rate.reset();
   s.day = { key: '', tasks: new Set() };
   s.queue = [];
   s.busy = 0;
+  s.calls = [];
+  s.live.clear();
   s.idem.clear();
+  s.failure = null;
 }

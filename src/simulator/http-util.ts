@@ -1,6 +1,15 @@
-/** Small helpers shared by the route files: zod validation errors as `{detail, errors}`, pagination. */
+/**
+ * Answer shapes of the simulator. Success: the backend-core renderer's envelope `{"status_code", "message",
+ * "data"}` on /api/v2/platform paths, a bare `{"data"}` on supervoice's own /v1 paths (`_http.py` `unwrap_data`
+ * takes both). Errors in the three shapes Unpod uses: `{"detail"}` (auth, preconditions, faults, validation),
+ * `{"error": {"code", "message"}}` (429), `{"status_code", "message"}` (404).
+ */
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
+
+export function envelope(statusCode: number, message: string, data: unknown) {
+  return { status_code: statusCode, message, data };
+}
 
 export function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply {
   const errors = error.issues.map((i) => ({
@@ -12,30 +21,12 @@ export function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply
 }
 
 export function notFound(reply: FastifyReply, what: string): FastifyReply {
-  return reply.code(404).send({ detail: `${what} not found`, message: `${what} not found` });
+  return reply.code(404).send({ status_code: 404, message: `${what} not found` });
 }
 
-export function intParam(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : dflt;
-}
-
-export function paginate<T>(
-  items: T[],
-  query: Record<string, unknown>,
-  basePath: string,
-): { count: number; next: string | null; previous: string | null; results: T[] } {
-  const limit = intParam(query.limit, 50, 1, 1000);
-  const offset = intParam(query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-  const extra = Object.entries(query)
-    .filter(([k, v]) => k !== 'limit' && k !== 'offset' && typeof v === 'string')
-    .map(([k, v]) => `&${encodeURIComponent(k)}=${encodeURIComponent(v as string)}`)
-    .join('');
-  const link = (o: number) => `${basePath}?limit=${limit}&offset=${o}${extra}`;
-  return {
-    count: items.length,
-    next: offset + limit < items.length ? link(offset + limit) : null,
-    previous: offset > 0 ? link(Math.max(0, offset - limit)) : null,
-    results: items.slice(offset, offset + limit),
-  };
+export function rateLimited(reply: FastifyReply, retryAfterS: number, message: string): FastifyReply {
+  return reply
+    .code(429)
+    .header('retry-after', String(retryAfterS))
+    .send({ error: { code: 'rate_limited', message } });
 }

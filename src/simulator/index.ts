@@ -1,11 +1,21 @@
-/** The Unpod simulator: a local server that behaves like Unpod's calls API (see DESIGN.md, "The simulator"). */
+/** The Unpod simulator: a local server that behaves like Unpod's calls API as its SDK (unpod 0.5.0) sees it. */
 export { startSimulator } from './server';
-export { simulatorOutcomeRules, DEFAULT_RULES, ANSWERED_REASONS } from './outcomes';
+export {
+  simulatorOutcomeRules,
+  DEFAULT_RULES,
+  DEFAULT_MIX,
+  ANSWERED_REASONS,
+  NOT_CONNECTED_REASONS,
+} from './outcomes';
 export { HANGUP_REASON } from './state-machine';
 export { DEFAULT_ACCOUNT } from './accounts';
-export { signWebhook } from '../unpod/webhook-signature';
+export { DEFAULT_MAX_CALL_DURATION_S } from './pipes';
+export { SUPERVOICE_NUMBERS_PATH } from './routes-resources';
+export { ACCOUNT_FAILURES } from './types';
 export type {
+  AccountFailure,
   AccountLimits,
+  AgentPushOptions,
   ApiFaults,
   Ledger,
   LedgerCounts,
@@ -15,8 +25,9 @@ export type {
   OutcomeMode,
   RunningSimulator,
   ScriptStep,
+  SimPipe,
   SimulatorAccount,
   SimulatorOptions,
+  StatusVocabulary,
   ViolationKind,
-  WebhookFaults,
 } from './types';

@@ -1,32 +1,31 @@
-/** The record tests read: every dial, duplicates per (task, attempt), every limit violation, and counters. */
-import type { Call } from '../unpod/schemas';
+/**
+ * The record tests read: every dial, duplicates per (task, attempt) from the markers in `data` (DATA_TASK_ID,
+ * DATA_ATTEMPT), every limit violation, and counters.
+ */
+import type { SimCall } from './sim-call';
 import type { Ledger, LedgerCounts, LedgerViolation, ViolationKind } from './types';
-
-export interface DialEntry {
-  call: Call;
-  accountId: string;
-  idempotencyKey: string | null;
-  taskWorkflowId: string | null;
-  attempt: number | null;
-}
 
 const zeroCounts = (): LedgerCounts => ({
   dials: 0,
   violations: 0,
-  webhooks_sent: 0,
-  webhooks_dropped: 0,
-  webhooks_duplicated: 0,
-  webhooks_failed: 0,
   faults_injected: 0,
+  answers_lost: 0,
+  creates_slowed: 0,
+  account_failures: 0,
+  pushes_sent: 0,
+  pushes_dropped: 0,
+  pushes_failed: 0,
 });
 
 export class LedgerBook {
-  private dials: DialEntry[] = [];
+  private dials: SimCall[] = [];
   private violations: LedgerViolation[] = [];
   readonly counts: LedgerCounts = zeroCounts();
 
-  dial(entry: DialEntry): void {
-    this.dials.push(entry);
+  constructor(private readonly status: (sim: SimCall) => string) {}
+
+  dial(sim: SimCall): void {
+    this.dials.push(sim);
     this.counts.dials++;
   }
 
@@ -54,20 +53,22 @@ export class LedgerBook {
       if (d.taskWorkflowId === null) continue;
       const key = JSON.stringify([d.taskWorkflowId, d.attempt]);
       const g = groups.get(key) ?? { task_workflow_id: d.taskWorkflowId, attempt: d.attempt, call_ids: [] };
-      g.call_ids.push(d.call.call_id);
+      g.call_ids.push(d.id);
       groups.set(key, g);
     }
     return {
       dials: this.dials.map((d) => ({
-        call_id: d.call.call_id,
+        call_id: d.id,
         account_id: d.accountId,
-        to_number: d.call.to_number,
+        pipe_id: d.pipeId,
+        to_number: d.toNumber,
+        from_number: d.fromNumber,
         idempotency_key: d.idempotencyKey,
         task_workflow_id: d.taskWorkflowId,
         attempt: d.attempt,
-        created_at: d.call.created_at,
-        status: d.call.status,
-        end_reason: d.call.end_reason,
+        created_at: new Date(d.createdMs).toISOString(),
+        status: this.status(d),
+        end_reason: d.endReason,
       })),
       duplicates: [...groups.values()].filter((g) => g.call_ids.length > 1),
       violations: this.violations.map((v) => ({ ...v })),

@@ -1,13 +1,14 @@
-/** /_sim admin endpoints: ledger, faults, webhook target and faults, account limits, scripts, reset, health. */
+/** /_sim admin endpoints: health, ledger, faults, account limits and failures, the push, pipes, scripts, reset. */
 import type { FastifyInstance } from 'fastify';
 import {
+  accountFailureSchema,
+  agentPushSchema,
   apiFaultsSchema,
   limitsSchema,
+  pipeSchema,
   scriptStepsSchema,
-  webhookFaultsSchema,
-  webhookUrlSchema,
 } from './admin-schemas';
-import { badRequest, notFound } from './http-util';
+import { badRequest } from './http-util';
 import type { RunningSimulator } from './types';
 
 export function registerAdminRoutes(
@@ -15,6 +16,7 @@ export function registerAdminRoutes(
   sim: Omit<RunningSimulator, 'url' | 'close'>,
   hasAccount: (id: string) => boolean,
 ): void {
+  const noAccount = { detail: 'account not found' };
   app.get('/_sim/health', async () => ({ ok: true }));
   app.get('/_sim/ledger', async () => sim.ledger());
 
@@ -25,33 +27,42 @@ export function registerAdminRoutes(
     return { ok: true, faults: p.data };
   });
 
-  app.put('/_sim/webhook-faults', async (req, reply) => {
-    const p = webhookFaultsSchema.safeParse(req.body ?? {});
-    if (!p.success) return badRequest(reply, p.error);
-    sim.setWebhookFaults(p.data as { delayMs?: [number, number] });
-    return { ok: true, webhookFaults: p.data };
-  });
-
-  app.put('/_sim/webhook', async (req, reply) => {
-    const p = webhookUrlSchema.safeParse(req.body ?? {});
-    if (!p.success) return badRequest(reply, p.error);
-    sim.setWebhookUrl(p.data.url ?? undefined);
-    return { ok: true, url: p.data.url ?? null };
-  });
-
-  app.put('/_sim/accounts/:accountId/limits', async (req, reply) => {
-    const { accountId } = req.params as { accountId: string };
-    if (!hasAccount(accountId)) return notFound(reply, 'account');
+  app.put<{ Params: { accountId: string } }>('/_sim/accounts/:accountId/limits', async (req, reply) => {
+    if (!hasAccount(req.params.accountId)) return reply.code(404).send(noAccount);
     const p = limitsSchema.safeParse(req.body ?? {});
     if (!p.success) return badRequest(reply, p.error);
-    sim.setLimits(accountId, p.data);
+    sim.setLimits(req.params.accountId, p.data);
     return { ok: true };
   });
 
-  app.put('/_sim/scripts/:number', async (req, reply) => {
+  app.put<{ Params: { accountId: string } }>('/_sim/accounts/:accountId/failure', async (req, reply) => {
+    if (!hasAccount(req.params.accountId)) return reply.code(404).send(noAccount);
+    const p = accountFailureSchema.safeParse(req.body ?? {});
+    if (!p.success) return badRequest(reply, p.error);
+    sim.setAccountFailure(req.params.accountId, p.data.kind);
+    return { ok: true, kind: p.data.kind };
+  });
+
+  app.put('/_sim/agent-push', async (req, reply) => {
+    const p = agentPushSchema.safeParse(req.body ?? {});
+    if (!p.success) return badRequest(reply, p.error);
+    const { url, secret, lossRate } = p.data;
+    if (url !== null && !secret) return reply.code(400).send({ detail: 'secret: required with a url' });
+    sim.setAgentPush(url === null ? undefined : { url, secret: secret!, lossRate });
+    return { ok: true };
+  });
+
+  app.put<{ Params: { pipeId: string } }>('/_sim/pipes/:pipeId', async (req, reply) => {
+    const p = pipeSchema.safeParse(req.body ?? {});
+    if (!p.success) return badRequest(reply, p.error);
+    sim.setPipe({ pipeId: req.params.pipeId, ...p.data });
+    return { ok: true };
+  });
+
+  app.put<{ Params: { number: string } }>('/_sim/scripts/:number', async (req, reply) => {
     const p = scriptStepsSchema.safeParse(req.body);
     if (!p.success) return badRequest(reply, p.error);
-    sim.script((req.params as { number: string }).number, p.data);
+    sim.script(req.params.number, p.data);
     return { ok: true };
   });
 

@@ -1,8 +1,13 @@
-/** startSimulator: wires the engine, webhooks, faults and routes into a fastify server. */
+/** startSimulator: wires the engine, pipes, faults, the AgentRunner push and the routes into a fastify server. */
 import Fastify, { type FastifyError } from 'fastify';
 import { DEFAULT_ACCOUNT } from './accounts';
+import { AgentPusher } from './agent-push';
+import { requestAccount } from './auth';
+import { statusWord } from './call-view';
 import { FaultInjector } from './faults';
 import { LedgerBook } from './ledger';
+import { rateLimitHeaders } from './limits';
+import { PipeBook } from './pipes';
 import { rngStream } from './prng';
 import { registerAdminRoutes } from './routes-admin';
 import { registerCallRoutes } from './routes-calls';
@@ -10,41 +15,36 @@ import { registerResourceRoutes } from './routes-resources';
 import { CallEngine } from './state-machine';
 import { Timers } from './timers';
 import type { RunningSimulator, SimulatorOptions } from './types';
-import { WebhookDispatcher } from './webhooks';
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0)) throw new Error(`simulator speed must be > 0, got ${speed}`);
   const seed = opts.seed ?? Date.now() >>> 0;
+  const vocabulary = opts.statusVocabulary ?? 'new';
   const app = Fastify({
     logger: opts.logger ? { level: 'info' } : false,
-    routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: true,
   });
   const log = (msg: string) => app.log.warn(msg);
   const timers = new Timers((err) => app.log.error({ err }, 'simulator timer failed'));
-  const ledger = new LedgerBook();
-  const webhooks = new WebhookDispatcher(
-    opts.webhookUrl,
-    opts.webhookSecret ?? 'whsec_simulator',
-    { ...(opts.webhookFaults ?? {}) },
-    rngStream(seed, 1),
-    timers,
-    ledger,
-    log,
-  );
-  const faults = new FaultInjector(opts.faults, rngStream(seed, 2), ledger);
+  const ledger = new LedgerBook((sim) => statusWord(sim, vocabulary));
+  const push = new AgentPusher(opts.agentPush, rngStream(seed, 1), timers, ledger, log);
+  const faults = new FaultInjector(opts.faults, rngStream(seed, 2), rngStream(seed, 3), ledger);
+  const pipes = new PipeBook(opts.pipes);
   const engine = new CallEngine({
     accounts: opts.accounts && opts.accounts.length > 0 ? opts.accounts : [DEFAULT_ACCOUNT],
+    accountFailures: opts.accountFailures ?? {},
     speed,
     rateWindowMs: opts.rateWindowMs ?? 60_000,
     dayMs: opts.dayMs,
     outcomes: opts.outcomes ?? 'scripted',
     scripts: opts.scripts ?? {},
+    vocabulary,
+    idempotency: opts.idempotency ?? false,
     rng: rngStream(seed, 0),
     timers,
     ledger,
-    webhooks,
+    push,
   });
 
   app.removeContentTypeParser('application/json');
@@ -69,18 +69,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       void reply.code(404).send({ detail: `no route for ${req.method} ${req.url.split('?')[0]}` }),
   );
   app.addHook('onRequest', faults.hook);
+  // Every 2xx (and 429) of an authenticated request carries the account's X-RateLimit headers.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const acct = requestAccount.get(req);
+    const code = reply.statusCode;
+    if (acct && ((code >= 200 && code < 300) || code === 429))
+      void reply.headers(rateLimitHeaders(acct.rate, acct.limits.callsPerMinute));
+    return payload;
+  });
 
+  const hangupAnswer = opts.hangupAnswer ?? 'call';
   const control: Omit<RunningSimulator, 'url' | 'close'> = {
     ledger: () => ledger.snapshot(),
     setFaults: (f) => faults.set(f),
-    setWebhookFaults: (f) => webhooks.setFaults(f),
-    setWebhookUrl: (url) => webhooks.setUrl(url),
     setLimits: (accountId, l) => engine.setLimits(accountId, l),
+    setAccountFailure: (accountId, kind) => engine.setFailure(accountId, kind),
+    setAgentPush: (p) => push.set(p),
+    setPipe: (p) => void pipes.set(p),
     script: (num, steps) => engine.script(num, steps),
     reset: () => engine.reset(),
   };
-  registerCallRoutes(app, engine);
-  registerResourceRoutes(app, engine);
+  registerCallRoutes(app, { engine, ledger, pipes, faults, hangupAnswer: () => hangupAnswer });
+  registerResourceRoutes(app, engine, ledger, pipes);
   registerAdminRoutes(app, control, (id) => engine.accounts.has(id));
 
   const host = opts.host ?? '127.0.0.1';
@@ -97,7 +107,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       closing ??= (async () => {
         timers.close();
         faults.close();
-        await webhooks.close();
+        await push.close();
         await app.close();
       })();
       return closing;

@@ -1,20 +1,28 @@
 /**
- * The call engine: create (idempotency, limits), the pending → ringing → active → completed|failed state machine
- * with speed-scaled timers, the per-account concurrency cap (excess calls wait in pending, FIFO), and hangup.
+ * The call engine: create (limits, optional idempotency), the pending → dispatching → ringing → active → terminal
+ * state machine with speed-scaled timers, the per-account concurrency cap (excess calls wait in pending, FIFO),
+ * the pipe's max call duration, hangup, and the AgentRunner push when a call ends.
  */
 import { randomUUID } from 'node:crypto';
-import { isTerminalCallStatus } from '../unpod/end-reasons';
-import { METADATA_ATTEMPT, METADATA_RUN_ID, METADATA_TASK_WORKFLOW_ID } from '../unpod/paths';
-import type { Call, CreateCallRequest } from '../unpod/schemas';
+import { DATA_ATTEMPT, DATA_TASK_ID } from '../unpod/paths';
+import type { CreateCallRequest } from '../unpod/schemas';
 import { type AccountState, newAccountState, resetAccountState } from './accounts';
+import type { AgentPusher } from './agent-push';
 import type { LedgerBook } from './ledger';
 import { dayWindow, retryAfterSeconds } from './limits';
-import { planCall } from './outcomes';
+import { outcomeOf, planCall } from './outcomes';
+import type { PipeState } from './pipes';
 import { between, type Rng } from './prng';
-import { canonicalJson, type SimCall } from './sim-call';
+import { canonicalJson, type Outcome, type SimCall, type Turn } from './sim-call';
 import type { Timers } from './timers';
-import type { AccountLimits, OutcomeMode, ScriptStep, SimulatorAccount } from './types';
-import type { WebhookDispatcher } from './webhooks';
+import type {
+  AccountFailure,
+  AccountLimits,
+  OutcomeMode,
+  ScriptStep,
+  SimulatorAccount,
+  StatusVocabulary,
+} from './types';
 
 export const HANGUP_REASON = 'HANGUP_REQUESTED';
 
@@ -25,30 +33,52 @@ export type CreateResult =
 
 export interface EngineDeps {
   accounts: SimulatorAccount[];
+  accountFailures: Record<string, AccountFailure>;
   speed: number;
   rateWindowMs: number;
   dayMs: number | undefined;
   outcomes: OutcomeMode;
   scripts: Record<string, ScriptStep[]>;
+  vocabulary: StatusVocabulary;
+  idempotency: boolean;
   rng: Rng;
   timers: Timers;
   ledger: LedgerBook;
-  webhooks: WebhookDispatcher;
+  push: AgentPusher;
+}
+
+export interface PlacedCreate {
+  body: CreateCallRequest;
+  pipe: PipeState;
+  fromNumber: string;
+  idempotencyKey: string | undefined;
 }
 
 const id = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
-const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 function positiveInt(v: unknown): number | null {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null;
 }
 
+function conversation(sim: SimCall, startMs: number, endMs: number): Turn[] {
+  const lines: Array<[Turn['role'], string]> = [
+    ['agent', 'Hello, this is an automated call.'],
+    ['user', 'Hi.'],
+    ['agent', 'Thanks for your time. Goodbye.'],
+  ];
+  const step = Math.max(1, Math.floor((endMs - startMs) / lines.length));
+  return lines.map(([role, content], i) => ({
+    role,
+    content: i === 0 && sim.instructions ? `${content} (${sim.instructions.slice(0, 40)})` : content,
+    timestamp: new Date(startMs + i * step).toISOString(),
+  }));
+}
+
 export class CallEngine {
   readonly accounts = new Map<string, AccountState>();
   private readonly byKey = new Map<string, AccountState>();
   readonly calls = new Map<string, SimCall>();
-  private readonly sessions = new Map<string, SimCall>();
   private readonly numberCounts = new Map<string, number>();
   readonly scripts = new Map<string, ScriptStep[]>();
   /** Fixed-length test days count from the Unix epoch, like the engine's limiter. */
@@ -60,7 +90,16 @@ export class CallEngine {
       this.accounts.set(s.id, s);
       this.byKey.set(a.apiKey, s);
     }
+    this.applyConfiguredFailures();
     for (const [num, steps] of Object.entries(d.scripts)) this.scripts.set(num, steps);
+  }
+
+  get vocabulary(): StatusVocabulary {
+    return this.d.vocabulary;
+  }
+
+  private applyConfiguredFailures(): void {
+    for (const [accountId, kind] of Object.entries(this.d.accountFailures)) this.setFailure(accountId, kind);
   }
 
   accountForKey(key: string): AccountState | undefined {
@@ -72,31 +111,30 @@ export class CallEngine {
     return sim && sim.accountId === acct.id ? sim : undefined;
   }
 
-  sessionFor(acct: AccountState, sessionId: string): SimCall | undefined {
-    const sim = this.sessions.get(sessionId);
-    return sim && sim.accountId === acct.id ? sim : undefined;
-  }
-
-  callsOf(acct: AccountState): SimCall[] {
-    return [...this.calls.values()].filter((s) => s.accountId === acct.id);
+  /** The live call using this from-number, if any (numbers list `in_call`). */
+  activeCallOn(fromNumber: string | null): SimCall | undefined {
+    if (fromNumber === null) return undefined;
+    for (const a of this.accounts.values())
+      for (const s of a.live) if (s.fromNumber === fromNumber && s.phase !== 'pending') return s;
+    return undefined;
   }
 
   private scaled(simMs: number): number {
     return simMs / this.d.speed;
   }
 
-  create(acct: AccountState, req: CreateCallRequest, idempotencyKey: string | undefined): CreateResult {
+  create(acct: AccountState, p: PlacedCreate): CreateResult {
     const now = Date.now();
-    const bodyHash = canonicalJson(req);
-    if (idempotencyKey) {
-      const prev = acct.idem.get(idempotencyKey);
+    const { body } = p;
+    const bodyHash = canonicalJson(body);
+    if (this.d.idempotency && p.idempotencyKey) {
+      const prev = acct.idem.get(p.idempotencyKey);
       if (prev) return prev.bodyHash === bodyHash ? { kind: 'replay', sim: prev } : { kind: 'conflict' };
     }
-    const md = req.metadata ?? {};
-    const wf = md[METADATA_TASK_WORKFLOW_ID];
-    const taskWorkflowId = typeof wf === 'string' && wf.length > 0 ? wf : null;
-    const attempt = positiveInt(md[METADATA_ATTEMPT]);
-    const runId = typeof md[METADATA_RUN_ID] === 'string' ? (md[METADATA_RUN_ID] as string) : null;
+    const data = body.data ?? {};
+    const task = data[DATA_TASK_ID];
+    const taskWorkflowId = typeof task === 'string' && task.length > 0 ? task : null;
+    const attempt = positiveInt(data[DATA_ATTEMPT]);
 
     const rate = acct.rate.check(now, acct.limits.callsPerMinute);
     if (!rate.ok) {
@@ -104,7 +142,7 @@ export class CallEngine {
       this.d.ledger.violation(
         'calls_per_minute',
         acct.id,
-        `${detail} (${acct.limits.callsPerMinute} per ${this.d.rateWindowMs} ms) dialing ${req.to_number}`,
+        `${detail} (${acct.limits.callsPerMinute} per ${this.d.rateWindowMs} ms) dialing ${body.to_number}`,
       );
       return { kind: 'limited', retryAfterS: retryAfterSeconds(rate.retryAfterMs), detail };
     }
@@ -124,57 +162,51 @@ export class CallEngine {
     acct.rate.record(now);
     acct.day.tasks.add(taskKey);
 
-    const nth = (this.numberCounts.get(req.to_number) ?? 0) + 1;
-    this.numberCounts.set(req.to_number, nth);
+    const nth = (this.numberCounts.get(body.to_number) ?? 0) + 1;
+    this.numberCounts.set(body.to_number, nth);
     const plan = planCall({
-      toNumber: req.to_number,
+      toNumber: body.to_number,
       attempt: attempt ?? nth,
       scripts: this.scripts,
       mode: this.d.outcomes,
       rng: this.d.rng,
     });
-    const call: Call = {
-      call_id: callId,
-      pipe_id: req.pipe_id,
-      agent_id: req.agent_id ?? null,
-      direction: 'outbound',
-      to_number: req.to_number,
-      from_number: req.from_number ?? null,
-      status: 'pending',
-      end_reason: null,
-      session_id: null,
-      metadata: md,
-      created_at: iso(now),
-      started_at: null,
-      answered_at: null,
-      ended_at: null,
-      duration_s: null,
-      transcript: null,
-      summary: null,
-      recording_url: null,
-      cost: null,
-    };
     const sim: SimCall = {
-      call,
+      id: callId,
       accountId: acct.id,
-      idempotencyKey: idempotencyKey ?? null,
+      pipeId: p.pipe.pipeId,
+      agentId: body.agent_id ?? p.pipe.agentId,
+      numberId: p.fromNumber === p.pipe.number ? p.pipe.numberId : null,
+      fromNumber: p.fromNumber,
+      toNumber: body.to_number,
+      instructions: body.instructions ?? null,
+      data,
+      phase: 'pending',
+      outcome: null,
+      endReason: null,
+      sessionId: null,
+      roomName: null,
+      createdMs: now,
+      modifiedMs: now,
+      dialedMs: null,
+      connectedMs: null,
+      endedMs: null,
+      durationS: null,
+      transcript: [],
+      recordingUrl: null,
+      maxCallDurationS: p.pipe.maxCallDurationS,
+      idempotencyKey: p.idempotencyKey ?? null,
       bodyHash,
       taskWorkflowId,
       attempt,
-      runId,
-      taskId: `T${callId.slice(5)}`,
       plan,
       holdsSlot: false,
     };
     this.calls.set(callId, sim);
-    if (idempotencyKey) acct.idem.set(idempotencyKey, sim);
-    this.d.ledger.dial({
-      call,
-      accountId: acct.id,
-      idempotencyKey: sim.idempotencyKey,
-      taskWorkflowId,
-      attempt,
-    });
+    acct.calls.push(sim);
+    acct.live.add(sim);
+    if (this.d.idempotency && p.idempotencyKey) acct.idem.set(p.idempotencyKey, sim);
+    this.d.ledger.dial(sim);
 
     if (acct.busy >= acct.limits.concurrency || acct.queue.length > 0) {
       this.d.ledger.violation(
@@ -188,101 +220,115 @@ export class CallEngine {
     return { kind: 'created', sim };
   }
 
-  /** Start waiting calls while the account has free slots. */
+  /** Start waiting calls while the account has free slots (they stay `pending` until the dispatch timer). */
   pump(acct: AccountState): void {
     while (acct.busy < acct.limits.concurrency && acct.queue.length > 0) {
       const sim = acct.queue.shift()!;
       acct.busy++;
       sim.holdsSlot = true;
-      sim.timer = this.d.timers.after(this.scaled(between(this.d.rng, 300, 1500)), () => this.toRinging(sim));
+      sim.timer = this.d.timers.after(this.scaled(between(this.d.rng, 50, 300)), () =>
+        this.toDispatching(sim),
+      );
     }
   }
 
-  private emit(sim: SimCall, type: 'call.status_changed' | 'call.ended'): void {
-    this.d.webhooks.emit(
-      { event_id: id('evt'), type, occurred_at: iso(), call: structuredClone(sim.call) },
-      sim.plan.webhook === 'drop',
-    );
+  private touch(sim: SimCall): void {
+    sim.modifiedMs = Date.now();
+  }
+
+  private toDispatching(sim: SimCall): void {
+    sim.phase = 'dispatching';
+    this.touch(sim);
+    sim.timer = this.d.timers.after(this.scaled(between(this.d.rng, 300, 1500)), () => this.toRinging(sim));
   }
 
   private toRinging(sim: SimCall): void {
-    const c = sim.call;
-    c.status = 'ringing';
-    c.session_id = id('ses');
-    c.started_at = iso();
-    this.sessions.set(c.session_id, sim);
-    this.emit(sim, 'call.status_changed');
+    sim.phase = 'ringing';
+    sim.sessionId = id('ses');
+    sim.roomName = `room_${sim.id}`;
+    sim.dialedMs = Date.now();
+    this.touch(sim);
     sim.timer = this.d.timers.after(this.scaled(sim.plan.ringMs), () =>
-      sim.plan.connects ? this.toActive(sim) : this.end(sim, sim.plan.endReason ?? 'UNKNOWN', 'failed', 0),
+      sim.plan.connects ? this.toActive(sim) : this.end(sim, sim.plan.endReason ?? 'UNKNOWN', 0),
     );
   }
 
   private toActive(sim: SimCall): void {
-    sim.call.status = 'active';
-    sim.answeredAtMs = Date.now();
-    sim.call.answered_at = iso(sim.answeredAtMs);
-    this.emit(sim, 'call.status_changed');
-    const reason = sim.plan.endReason;
-    if (reason === null) return; // stuck until hung up
-    sim.timer = this.d.timers.after(this.scaled(sim.plan.talkMs), () =>
-      this.end(sim, reason, 'completed', sim.plan.talkMs / 1000),
-    );
+    sim.phase = 'active';
+    sim.connectedMs = Date.now();
+    this.touch(sim);
+    const planned = sim.plan.endReason;
+    if (planned === null) return; // stuck until hung up
+    const capMs = sim.maxCallDurationS * 1000;
+    const [talkMs, reason] =
+      sim.plan.talkMs > capMs ? [capMs, 'MAX_DURATION_REACHED'] : [sim.plan.talkMs, planned];
+    sim.timer = this.d.timers.after(this.scaled(talkMs), () => this.end(sim, reason, talkMs / 1000));
   }
 
-  private end(sim: SimCall, reason: string, status: 'completed' | 'failed', durationS: number): void {
-    const c = sim.call;
-    if (isTerminalCallStatus(c.status)) return;
+  private end(sim: SimCall, reason: string, durationS: number): void {
+    if (sim.phase === 'ended') return;
     this.d.timers.cancel(sim.timer);
     sim.timer = undefined;
-    c.status = status;
-    c.end_reason = reason;
-    c.ended_at = iso();
-    c.duration_s = Math.round(durationS * 10) / 10;
-    if (sim.answeredAtMs !== undefined) {
-      c.transcript = `Agent: Hello, this is an automated call.\nUser: Hi.\nAgent: Thanks for your time. Goodbye.\n[ended: ${reason}]`;
-      c.summary = `Simulated conversation with ${c.to_number}; ended with ${reason}.`;
-      c.recording_url = `https://recordings.simulator.invalid/${c.call_id}.mp3`;
-      c.cost = Math.round(c.duration_s * 0.002 * 10000) / 10000;
+    const answered = sim.connectedMs !== null;
+    const outcome: Outcome = outcomeOf(reason, answered);
+    sim.phase = 'ended';
+    sim.outcome = outcome;
+    sim.endReason = reason;
+    sim.endedMs = Date.now();
+    this.touch(sim);
+    sim.durationS = Math.round(durationS * 10) / 10;
+    if (answered) {
+      sim.transcript = conversation(sim, sim.connectedMs!, sim.endedMs);
+      sim.recordingUrl = `https://recordings.simulator.invalid/${sim.id}.mp3`;
     }
-    if (sim.holdsSlot) {
-      sim.holdsSlot = false;
-      const acct = this.accounts.get(sim.accountId);
-      if (acct) {
+    const acct = this.accounts.get(sim.accountId);
+    if (acct) {
+      acct.live.delete(sim);
+      if (sim.holdsSlot) {
+        sim.holdsSlot = false;
         acct.busy--;
         this.pump(acct);
       }
     }
-    this.emit(sim, 'call.ended');
+    this.d.push.callEnded(
+      {
+        event: 'call_end',
+        call_id: sim.id,
+        final_state: outcome === 'connected' ? 'ended' : 'failed',
+        data: sim.data,
+      },
+      sim.plan.push === 'drop',
+    );
   }
 
   /** Hang up through the API: terminal calls are left unchanged. */
   hangup(sim: SimCall): void {
-    const c = sim.call;
-    if (isTerminalCallStatus(c.status)) return;
-    if (c.status === 'pending' && !sim.holdsSlot) {
+    if (sim.phase === 'ended') return;
+    if (!sim.holdsSlot) {
       const acct = this.accounts.get(sim.accountId);
       if (acct) acct.queue = acct.queue.filter((s) => s !== sim);
     }
-    if (c.status === 'active') {
-      this.end(
-        sim,
-        HANGUP_REASON,
-        'completed',
-        ((Date.now() - (sim.answeredAtMs ?? Date.now())) * this.d.speed) / 1000,
-      );
-    } else {
-      this.end(sim, HANGUP_REASON, 'failed', 0);
-    }
+    const talkS = sim.connectedMs === null ? 0 : ((Date.now() - sim.connectedMs) * this.d.speed) / 1000;
+    this.end(sim, HANGUP_REASON, talkS);
   }
 
   setLimits(accountId: string, l: AccountLimits): void {
-    const acct = this.accounts.get(accountId);
-    if (!acct) throw new Error(`unknown account ${accountId}`);
+    const acct = this.account(accountId);
     for (const k of ['callsPerMinute', 'tasksPerDay', 'concurrency'] as const) {
       const v = l[k];
       if (v !== undefined) acct.limits[k] = v;
     }
     this.pump(acct);
+  }
+
+  setFailure(accountId: string, kind: AccountFailure | null): void {
+    this.account(accountId).failure = kind;
+  }
+
+  private account(accountId: string): AccountState {
+    const acct = this.accounts.get(accountId);
+    if (!acct) throw new Error(`unknown simulator account ${accountId}`);
+    return acct;
   }
 
   script(num: string, steps: ScriptStep[]): void {
@@ -293,9 +339,9 @@ export class CallEngine {
   reset(): void {
     for (const sim of this.calls.values()) this.d.timers.cancel(sim.timer);
     this.calls.clear();
-    this.sessions.clear();
     this.numberCounts.clear();
     for (const a of this.accounts.values()) resetAccountState(a);
+    this.applyConfiguredFailures();
     this.d.ledger.reset();
   }
 }
