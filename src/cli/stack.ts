@@ -11,6 +11,7 @@ import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startDevServer } from '../temporal/dev-server';
 import { connectClient, connectNative, temporalAddress } from '../temporal/connect';
+import { CallWatcher } from '../unpod/call-watcher';
 import { createWorker, unpodClientFromConfig } from '../worker/worker';
 
 export interface RunningStack {
@@ -66,6 +67,7 @@ export async function startStack(
     }
 
     const unpod = unpodClientFromConfig(config);
+    const watcher = new CallWatcher(unpod, { log: (msg) => log(`watcher: ${msg}`) });
     stops.push(() => unpod.close());
     const client = await connectClient(config, address);
     stops.push(() => client.connection.close());
@@ -78,6 +80,7 @@ export async function startStack(
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       unpod,
+      watcher,
       landingDelayMs: config.unpod.landingDelayMs,
       callbackSigningSecret: config.api.callbackSigningSecret,
       tuning: {
@@ -90,6 +93,7 @@ export async function startStack(
     const running = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
+      watcher.drain('stack stopping');
       await running;
     });
 

@@ -96,6 +96,18 @@ export class CallWatcher {
     });
   }
 
+  /**
+   * A draining worker gives its watches up at once (they are only waits): each rejects, its activity fails
+   * retryable, and another worker's watcher takes it over, instead of the drain waiting out its grace.
+   */
+  drain(reason = 'worker draining'): void {
+    const watches = [...this.#calls.values()];
+    this.#calls.clear();
+    this.close();
+    for (const w of watches)
+      for (const waiter of w.waiters) waiter.reject(new Error(`${reason}: watch handed over`));
+  }
+
   /** Stops listing; pending watches stay pending (their activities are cancelled by the worker's shutdown). */
   close(): void {
     this.#closed = true;

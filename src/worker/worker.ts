@@ -12,6 +12,7 @@ import {
 import { createActivities } from '../../activities';
 import type { Config } from '../config/config';
 import { UnpodClient } from '../unpod';
+import type { CallWatcher } from '../unpod/call-watcher';
 import type { WorkerStats } from './stats';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -32,6 +33,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   unpod: UnpodClient;
+  /** The worker's end-detection watcher; made over `unpod` when not given. Drain it before shutting down. */
+  watcher?: CallWatcher;
   /** After a create lost its answer, how long until a call it placed must be listed (UNPOD_LANDING_DELAY_MS). */
   landingDelayMs?: number;
   /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
@@ -65,6 +68,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities({
       unpod: o.unpod,
       temporal: o.client,
+      watcher: o.watcher,
       landingDelayMs: o.landingDelayMs,
       callbackSigningSecret: o.callbackSigningSecret,
     }),

@@ -9,6 +9,7 @@ import { startHttpServer } from '../../src/http/serve';
 import { startRun, type RunSettings } from '../../src/campaign/start-run';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { UnpodClient } from '../../src/unpod';
+import { CallWatcher } from '../../src/unpod/call-watcher';
 import { createWorker, workflowBundle } from '../../src/worker/worker';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
 import { testEnv, uniqueTaskQueue } from './temporal';
@@ -104,6 +105,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
   const bundle = await workflowBundle();
 
   let worker!: Worker;
+  let watcher: CallWatcher | undefined;
   let running: Promise<void> | undefined;
   const stack: TestStack = {
     env,
@@ -115,12 +117,15 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
       return worker;
     },
     async startWorker() {
+      const client = o.wrapUnpod ? o.wrapUnpod(unpod) : unpod;
+      watcher = new CallWatcher(client);
       worker = await createWorker({
         connection: env.nativeConnection,
         client: env.client,
         namespace: 'default',
         taskQueue,
-        unpod: o.wrapUnpod ? o.wrapUnpod(unpod) : unpod,
+        unpod: client,
+        watcher,
         landingDelayMs: o.landingDelayMs ?? 2_000,
         workflowBundle: bundle,
         tuning: { shutdownGraceTimeMs: 2_000 },
@@ -129,6 +134,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
     },
     async stopWorker() {
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      watcher?.drain();
       await running;
       running = undefined;
     },
