@@ -105,6 +105,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   /** An agent's push said the current call ended: read it now. Kept by call id while the create returns. */
   const hinted = new Set<string>();
   const hardCapMs = input.hardCapMs ?? policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
+  state.hardCapMs = hardCapMs;
 
   /** The limiter's answer to this task's current permit request. */
   let grant: PermitGrantMessage | null = null;
