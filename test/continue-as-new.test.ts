@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress } from '../src/campaign/run-queries';
 import { setLimits } from '../src/campaign/limits';
 import { startDevServer } from '../src/temporal/dev-server';
+import { pauseSignal, resumeSignal } from '../workflows/definitions';
 import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import { contact, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
 
@@ -61,6 +62,33 @@ describe('continue-as-new under live updates', () => {
       'no contact dialed twice',
     );
     assert.equal(ledger.duplicates.length, 0);
+  });
+
+  it('pause then resume while the campaign continues as new: every open task is told both, none stays paused', async () => {
+    // Each trial: 30 open tasks (window 30) on a campaign that continues as new every few events, paused and
+    // resumed at once. Before, the signals were sent from the handlers without being awaited, and a
+    // continue-as-new right after dropped some: those tasks never paused, or stayed paused for good.
+    for (let trial = 0; trial < 8; trial++) {
+      const contacts = Array.from({ length: 30 }, (_, i) => contact(answered(1_000 + trial * 30 + i), i + 2));
+      const runId = await stack.run(contacts, { window: 30 });
+      const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
+      await handle.signal(pauseSignal);
+      await delay(600);
+      const dialsAt = () =>
+        stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId)).length;
+      const before = dialsAt();
+      await delay(700);
+      assert.equal(dialsAt(), before, `trial ${trial}: no dial while paused`);
+      await handle.signal(resumeSignal);
+      const deadline = Date.now() + 60_000;
+      let p = await getProgress(stack.env.client, runId);
+      while (p.state !== 'completed' && Date.now() < deadline) {
+        await delay(250);
+        p = await getProgress(stack.env.client, runId);
+      }
+      assert.equal(p.state, 'completed', `trial ${trial}: ${JSON.stringify(p.counts)}`);
+      assert.equal(p.counts.completed, 30);
+    }
   });
 
   it('changes the limits of a limiter that keeps continuing as new', async () => {

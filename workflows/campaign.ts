@@ -58,6 +58,8 @@ const MAX_UNKNOWN_REASONS = 20;
 
 /** Children started in one go (one workflow task); keeps each activation small. */
 const START_CHUNK = 100;
+/** Pause / resume / cancel signals sent to tasks in one go, awaited before the next chunk. */
+const TELL_CHUNK = 100;
 
 interface OpenTask {
   status: OpenTaskEntry[1];
@@ -89,6 +91,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   const open = new Map<string, OpenTask>(
     s.open.map(([id, status, rw, wd]) => [id, { status, retryWaiting: rw === 1, waitingDay: wd === 1 }]),
   );
+  /**
+   * Open tasks not yet told the run's current control state (paused, resumed, canceled). The main loop tells them
+   * in awaited chunks; the set survives continue-as-new, and a task whose start was in flight is in it too.
+   */
+  const untold = new Set<string>(s.untold ?? []);
+  const tellAll = () => {
+    for (const id of open.keys()) untold.add(id);
+  };
   const queue: Contact[] = s.queue;
   const queueSkipped: SkippedContact[] = s.queueSkipped;
   const touch = () => void (s.updatedAt = nowIso());
@@ -147,12 +157,24 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     };
   }
 
-  async function broadcast(fn: (taskId: string) => Promise<void>): Promise<void> {
+  /** Tells the next chunk of untold tasks the run's control state; a task already closed is simply skipped. */
+  async function tellChunk(): Promise<void> {
+    const ids = [...untold].slice(0, TELL_CHUNK);
+    const cancel = s.cancel;
+    const paused = s.paused;
     await Promise.all(
-      [...open.keys()].map((id) =>
-        fn(id).catch((err: unknown) => log.warn('could not signal task', { taskId: id, error: String(err) })),
-      ),
+      ids.map(async (id) => {
+        try {
+          const task = getExternalWorkflowHandle(id);
+          if (cancel) await task.signal(taskCancelSignal, cancel);
+          else await task.signal(taskPauseSignal, { paused });
+        } catch (err) {
+          log.warn('could not signal task', { taskId: id, error: String(err) });
+        }
+      }),
     );
+    // Told what was current when sent; a change meanwhile put them back in the set (tellAll), so keep those.
+    if (s.cancel === cancel && s.paused === paused) for (const id of ids) untold.delete(id);
   }
 
   // ---- handlers, before any await ----
@@ -208,7 +230,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     s.pausedReason = reason;
     touch();
     void tellLimiter({ campaign: input.runId, paused: true });
-    void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: true }));
+    tellAll();
   }
   setHandler(pauseSignal, () => pause(null));
   setHandler(resumeSignal, () => {
@@ -217,14 +239,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     s.pausedReason = null;
     touch();
     void tellLimiter({ campaign: input.runId, paused: false });
-    void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: false }));
+    tellAll();
   });
   setHandler(cancelSignal, ({ hangup }) => {
     if (s.cancel) return;
     s.cancel = { hangup };
     touch();
     void tellLimiter({ campaign: input.runId, done: true });
-    void broadcast((id) => getExternalWorkflowHandle(id).signal(taskCancelSignal, { hangup }));
+    tellAll();
   });
   setHandler(taskEventSignal, (e) => {
     const t = open.get(e.taskId);
@@ -240,6 +262,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     }
     if (e.final) {
       open.delete(e.taskId);
+      untold.delete(e.taskId);
       if (e.status in s.finals) s.finals[e.status as keyof typeof s.finals]++;
       return;
     }
@@ -351,12 +374,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   // ---- main loop ----
   for (;;) {
-    await condition(() => isDone() || needsLoad() || canStart() || workflowInfo().continueAsNewSuggested);
+    await condition(
+      () => isDone() || untold.size > 0 || needsLoad() || canStart() || workflowInfo().continueAsNewSuggested,
+    );
     if (isDone()) break;
+    if (untold.size > 0 && !workflowInfo().continueAsNewSuggested) {
+      await tellChunk();
+      continue;
+    }
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       s.announced = [...announced];
+      s.untold = [...untold];
       s.open = [...open].map(([id, t]) => [id, t.status, t.retryWaiting ? 1 : 0, t.waitingDay ? 1 : 0]);
       s.continuedAsNew++;
       await continueAsNew<typeof campaignWorkflow>({ ...input, state: s });

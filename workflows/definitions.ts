@@ -118,6 +118,8 @@ export interface CampaignCarriedState {
   pausedReason?: string | null;
   /** The hard cap on a call, from the policy or the pipe's max_call_duration_s (the preflight). */
   hardCapMs?: number;
+  /** Open tasks not yet told the run's current pause / resume / cancel (sent in chunks by the main loop). */
+  untold?: string[];
   /** end_reasons the policy table does not know, with how often each was seen (at most 20 kept). */
   unknownEndReasons?: Record<string, number>;
   cancel: { hangup: boolean } | null;
