@@ -420,7 +420,8 @@ export const BENCH_DEFAULTS = {
   synchronous: 'OFF',
   tuning: {
     maxCachedWorkflows: 1000,
-    maxConcurrentActivityTaskExecutions: 100,
+    // Each live call holds a slot while its end is awaited (awaitCallEnd): above the largest window benched.
+    maxConcurrentActivityTaskExecutions: 2000,
     maxConcurrentWorkflowTaskExecutions: 40,
   },
 } as const;
