@@ -397,6 +397,12 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
             break;
           }
           if (Date.now() >= capAt && !capHit) {
+            // The watch may only be late (its worker died and the next has not taken it yet): read first.
+            const now = await readCall(() => polling.getCall(callId));
+            if (now && isTerminal(now.status)) {
+              result = { snapshot: now, by: 'read' };
+              break;
+            }
             capHit = true;
             log.warn('call exceeded the hard cap; hanging up', { taskId, callId, hardCapMs });
             const hung = await readCall(() => polling.hangupCall(callId));

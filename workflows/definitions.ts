@@ -136,8 +136,11 @@ export interface AttemptRecord {
   status: 'pending' | 'ringing' | 'active' | 'completed' | 'failed';
   endReason: string | null;
   durationS: number | null;
-  /** How the end was learned: the watcher's list, an agent's push, the create's own answer, the hard cap. */
-  endedBy: 'watch' | 'push' | 'create' | 'hard-cap' | 'canceled' | 'unknown' | null;
+  /**
+   * How the end was learned: the watcher's list, an agent's push, the create's own answer, a read at the hard cap
+   * (the call had ended; its watch was late), the hard cap itself (hung up), a cancel's hangup, or not at all.
+   */
+  endedBy: 'watch' | 'push' | 'create' | 'read' | 'hard-cap' | 'canceled' | 'unknown' | null;
   decision: string | null;
   /** When the account limiter granted this attempt's permit (epoch ms). */
   permitGrantedAt?: number;
