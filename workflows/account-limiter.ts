@@ -10,7 +10,6 @@ import {
   getExternalWorkflowHandle,
   log,
   setHandler,
-  workflowInfo,
 } from '@temporalio/workflow';
 import {
   campaignLimitSettingsSignal,
@@ -38,6 +37,7 @@ import {
   type Limits,
   type PumpResult,
 } from './limiter-core';
+import { shouldContinueAsNew } from './history';
 
 function validateLimits(l: Partial<Limits>): void {
   const positive = (name: keyof Limits) => {
@@ -169,13 +169,13 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
       }
     }
 
-    if (workflowInfo().continueAsNewSuggested) {
+    if (shouldContinueAsNew()) {
       await Promise.all([...sends]);
       await condition(allHandlersFinished);
       continuedAsNew++;
       await continueAsNew<typeof accountLimiterWorkflow>({ ...input, state: s, continuedAsNew });
     }
     const waitMs = result.wakeAt === null ? undefined : Math.max(1, result.wakeAt - Date.now());
-    await condition(() => dirty || workflowInfo().continueAsNewSuggested, waitMs);
+    await condition(() => dirty || shouldContinueAsNew(), waitMs);
   }
 }

@@ -45,6 +45,7 @@ import {
   type TaskInput,
 } from './definitions';
 import { callTaskWorkflowId, contactBatchWorkflowId, limiterWorkflowId } from './ids';
+import { shouldContinueAsNew } from './history';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attributes';
 
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
@@ -374,16 +375,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   // ---- main loop ----
   for (;;) {
-    await condition(
-      () => isDone() || untold.size > 0 || needsLoad() || canStart() || workflowInfo().continueAsNewSuggested,
-    );
+    await condition(() => isDone() || untold.size > 0 || needsLoad() || canStart() || shouldContinueAsNew());
     if (isDone()) break;
-    if (untold.size > 0 && !workflowInfo().continueAsNewSuggested) {
+    if (untold.size > 0 && !shouldContinueAsNew()) {
       await tellChunk();
       continue;
     }
 
-    if (workflowInfo().continueAsNewSuggested) {
+    if (shouldContinueAsNew()) {
       await condition(allHandlersFinished);
       s.announced = [...announced];
       s.untold = [...untold];
