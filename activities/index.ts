@@ -17,6 +17,7 @@ import {
 } from '../workflows/definitions';
 import { contactBatchWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import type { Limits } from '../workflows/limiter-core';
+import type { OutboundOptions } from '../src/net/outbound-url';
 import { createCallbackActivities } from './callbacks';
 import { createSourceActivities } from './sources';
 
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   temporal: Client;
   /** Signs the callbacks POSTed to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
+  /** The guard over user-given URLs (schedule sources, callbacks); default: public addresses only. */
+  outbound?: OutboundOptions;
 }
 
 export interface CreateCallInput {
@@ -107,10 +110,10 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createActivities({ unpod, temporal, callbackSigningSecret }: ActivityDeps) {
+export function createActivities({ unpod, temporal, callbackSigningSecret, outbound }: ActivityDeps) {
   return {
-    ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret }),
-    ...createSourceActivities({ temporal }),
+    ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret, outbound }),
+    ...createSourceActivities({ temporal, outbound }),
     async createCall(input: CreateCallInput): Promise<CallSnapshot> {
       const call = await mapped(() =>
         unpod.calls.create(

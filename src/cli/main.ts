@@ -154,6 +154,7 @@ export function buildProgram(config: () => Config): Command {
         port: c.http.port,
         api: apiOptionsFromConfig(c),
         cors: c.api.cors,
+        ops: c.ops,
       });
       console.log(`HTTP server on ${http.url}`);
       await untilSignal();

@@ -32,6 +32,7 @@ export async function runWorkerCommand(c: Config): Promise<void> {
       taskQueue: c.temporal.taskQueue,
       unpod,
       callbackSigningSecret: c.api.callbackSigningSecret,
+      outbound: c.outbound,
       stats,
       identity,
       tuning: {

@@ -10,6 +10,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import type { OutboundOptions } from '../net/outbound-url';
 import type { UnpodClient } from '../unpod';
 import type { WorkerStats } from './stats';
 
@@ -33,6 +34,8 @@ export interface CreateWorkerOptions {
   unpod: UnpodClient;
   /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
+  /** The guard over user-given URLs (sources, callbacks); default: public addresses only. */
+  outbound?: OutboundOptions;
   tuning?: WorkerTuning;
   /** A pre-built bundle (tests build once per process); else the worker bundles workflows/ itself. */
   workflowBundle?: WorkflowBundleOption;
@@ -60,6 +63,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
       unpod: o.unpod,
       temporal: o.client,
       callbackSigningSecret: o.callbackSigningSecret,
+      outbound: o.outbound,
     }),
     // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
     ...definedOnly({
