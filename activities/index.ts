@@ -17,6 +17,7 @@ import {
 } from '../workflows/definitions';
 import { contactBatchWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import type { Limits } from '../workflows/limiter-core';
+import { capText, SUMMARY_MAX_CHARS, TRANSCRIPT_MAX_CHARS } from '../src/campaign/call-text';
 import type { OutboundOptions } from '../src/net/outbound-url';
 import { createCallbackActivities } from './callbacks';
 import { createSourceActivities } from './sources';
@@ -58,8 +59,9 @@ export function toCallSnapshot(call: Call): CallSnapshot {
     startedAt: call.started_at ?? null,
     endedAt: call.ended_at ?? null,
     durationS: call.duration_s ?? null,
-    transcript: call.transcript ?? null,
-    summary: call.summary ?? null,
+    // Free text from Unpod, capped (src/campaign/call-text.ts) before it enters a workflow's state.
+    transcript: capText(call.transcript, TRANSCRIPT_MAX_CHARS),
+    summary: capText(call.summary, SUMMARY_MAX_CHARS),
     recordingUrl: call.recording_url ?? null,
     cost: call.cost ?? null,
   };
