@@ -111,6 +111,7 @@ void describe('HTTP server', () => {
       temporal: env.client,
       taskQueue,
       webhookSecret: SECRET,
+      ops: { public: true },
       logger: { level: 'trace', stream: { write: (line: string) => void logLines.push(line) } },
     });
   });
@@ -406,6 +407,7 @@ void describe('HTTP server', () => {
       webhookSecret: SECRET,
       readyCheckTimeoutMs: 300,
       webhookSignalTimeoutMs: 300,
+      ops: { public: true },
     });
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });

@@ -124,6 +124,12 @@ export const envSchema = z
         ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: (err as Error).message });
       }
     }
+    if (env.CORS_ALLOW_CREDENTIALS && list(env.CORS_ALLOW_ORIGINS).some((o) => o === '*'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ALLOW_CREDENTIALS'],
+        message: 'needs CORS_ALLOW_ORIGINS to list the allowed origins (any origin with credentials is refused)',
+      });
     if (env.OUTBOUND_ALLOW) {
       try {
         parseAllowList(env.OUTBOUND_ALLOW);

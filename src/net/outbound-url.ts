@@ -344,6 +344,12 @@ export interface OutboundResponse {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Drops a body unread (its abort error is expected, not an uncaught one). */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 function mapError(err: unknown, where: string, timedOut: boolean): OutboundUrlError {
   if (err instanceof OutboundUrlError) return err;
   if (timedOut) return new OutboundUrlError('timeout', `${where}: no complete answer within the deadline`);
@@ -404,7 +410,7 @@ export async function fetchOutbound(
         throw mapError(err, where, timedOut);
       }
       if (REDIRECTS.has(res.statusCode) && res.headers.location) {
-        res.body.destroy();
+        discard(res.body);
         const location = String(res.headers.location);
         let next: URL;
         try {
@@ -426,7 +432,7 @@ export async function fetchOutbound(
       }
       const length = Number(res.headers['content-length']);
       if (Number.isFinite(length) && length > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         throw new OutboundUrlError(
           'too_large',
           `${where}: the body is ${length} bytes, over the limit of ${maxBytes}`,

@@ -15,6 +15,9 @@ import { testEnv, uniqueTaskQueue } from './temporal';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret';
 
+/** The outbound guard's allowlist of the tests: loopback only (where every test server listens). */
+export const LOOPBACK_ALLOWED = { allow: ['loopback'] } as const;
+
 /** Limits that never bind, for tests that are not about limits. */
 export const UNLIMITED = { callsPerMinute: 100_000, tasksPerDay: null, concurrency: 1_000 };
 
@@ -119,6 +122,8 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
         unpod: o.wrapUnpod ? o.wrapUnpod(unpod) : unpod,
         workflowBundle: bundle,
         tuning: { shutdownGraceTimeMs: 2_000 },
+        // Test receivers and sources live on loopback: allowed explicitly through the outbound guard.
+        outbound: LOOPBACK_ALLOWED,
       });
       running = worker.run();
     },
