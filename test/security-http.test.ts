@@ -108,9 +108,10 @@ async function chunkedUpload(url: string, csv: Buffer, key = KEY): Promise<{ sta
 }
 
 const rows = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, i) => `+1415555${String(4000 + from + i).padStart(4, '0')},Name ${i} ${'x'.repeat(20)}`).join(
-    '\n',
-  );
+  Array.from(
+    { length: n },
+    (_, i) => `+1415555${String(4000 + from + i).padStart(4, '0')},Name ${i} ${'x'.repeat(20)}`,
+  ).join('\n');
 
 describe('hostile input', () => {
   let stack: TestStack;

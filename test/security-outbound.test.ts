@@ -256,7 +256,7 @@ describe('outbound-URL guard: the allowed path, on 127.0.0.1 through the allowli
     assert.equal(streamed.code, 'too_large');
   });
 
-  it('a total deadline cuts a slow-drip body', async () => {
+  it('a total deadline cuts a slow-drip body', { timeout: 10_000 }, async () => {
     const t0 = Date.now();
     const res = await fetchOutbound(drip.url, {}, { allow: ['loopback'], timeoutMs: 600 });
     const err = await refusal(drain(res.body));
@@ -291,11 +291,15 @@ describe('outbound-URL guard: the allowed path, on 127.0.0.1 through the allowli
     );
   });
 
-  it('schedule sources: a slow-drip source does not hold the run open past the deadline', async () => {
-    const body = await openSource(drip.url, undefined, { allow: ['loopback'], timeoutMs: 600 });
-    await assert.rejects(
-      drain(body),
-      (err: unknown) => err instanceof OutboundUrlError && err.code === 'timeout',
-    );
-  });
+  it(
+    'schedule sources: a slow-drip source does not hold the run open past the deadline',
+    { timeout: 10_000 },
+    async () => {
+      const body = await openSource(drip.url, undefined, { allow: ['loopback'], timeoutMs: 600 });
+      await assert.rejects(
+        drain(body),
+        (err: unknown) => err instanceof OutboundUrlError && err.code === 'timeout',
+      );
+    },
+  );
 });

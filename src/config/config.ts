@@ -128,7 +128,8 @@ export const envSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['CORS_ALLOW_CREDENTIALS'],
-        message: 'needs CORS_ALLOW_ORIGINS to list the allowed origins (any origin with credentials is refused)',
+        message:
+          'needs CORS_ALLOW_ORIGINS to list the allowed origins (any origin with credentials is refused)',
       });
     if (env.OUTBOUND_ALLOW) {
       try {
@@ -143,7 +144,8 @@ export const envSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['UNPOD_WEBHOOK_SECRET'],
-          message: 'is required with a real Unpod account (UNPOD_BASE_URL): the secret Unpod signs webhooks with',
+          message:
+            'is required with a real Unpod account (UNPOD_BASE_URL): the secret Unpod signs webhooks with',
         });
       else if (env.UNPOD_WEBHOOK_SECRET.length < 32 || env.UNPOD_WEBHOOK_SECRET === SIMULATOR_WEBHOOK_SECRET)
         ctx.addIssue({

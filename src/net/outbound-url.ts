@@ -22,13 +22,7 @@ import { Transform, type Readable } from 'node:stream';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 
 export type OutboundErrorCode =
-  | 'url_invalid'
-  | 'url_refused'
-  | 'dns_failed'
-  | 'unreachable'
-  | 'timeout'
-  | 'too_large'
-  | 'redirect_refused';
+  'url_invalid' | 'url_refused' | 'dns_failed' | 'unreachable' | 'timeout' | 'too_large' | 'redirect_refused';
 
 export class OutboundUrlError extends Error {
   override readonly name = 'OutboundUrlError';
@@ -255,7 +249,10 @@ export async function checkOutboundUrl(
       addresses = await (o.lookup ?? defaultLookup)(hostname);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new OutboundUrlError('dns_failed', `${where}: the host name does not resolve (${code ?? 'error'})`);
+      throw new OutboundUrlError(
+        'dns_failed',
+        `${where}: the host name does not resolve (${code ?? 'error'})`,
+      );
     }
     if (addresses.length === 0)
       throw new OutboundUrlError('dns_failed', `${where}: the host name has no address`);
@@ -320,7 +317,9 @@ function byteCap(limit: number, where: string): Transform {
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
       if (seen > limit)
-        cb(new OutboundUrlError('too_large', `${where}: the body is larger than the limit of ${limit} bytes`));
+        cb(
+          new OutboundUrlError('too_large', `${where}: the body is larger than the limit of ${limit} bytes`),
+        );
       else cb(null, chunk);
     },
   });
@@ -354,7 +353,10 @@ function mapError(err: unknown, where: string, timedOut: boolean): OutboundUrlEr
   if (err instanceof OutboundUrlError) return err;
   if (timedOut) return new OutboundUrlError('timeout', `${where}: no complete answer within the deadline`);
   const e = err as NodeJS.ErrnoException;
-  return new OutboundUrlError('unreachable', `${where}: could not be reached (${e.code ?? e.name ?? 'error'})`);
+  return new OutboundUrlError(
+    'unreachable',
+    `${where}: could not be reached (${e.code ?? e.name ?? 'error'})`,
+  );
 }
 
 /**
