@@ -1,11 +1,14 @@
 /**
  * Runs: create (CSV upload as multipart field `file`, JSON contacts, or a source_url), list, read one.
  *
- * Creating streams the list through the same ingestion as the CLI (src/contacts). The first batch is read
- * BEFORE the campaign starts, so a list that is wrong as a whole (empty, not CSV, no phone column) or has no
- * valid row starts nothing (400 with the report). A problem found further into a stream (a chunked upload
- * over the size limit, a source that breaks off) cancels the run already started and answers the error with
- * its run_id.
+ * Creating streams the list through the same ingestion as the CLI (src/contacts). The key (and its bindings:
+ * account, pipes, agents, from-numbers) is checked before a byte of the list is read. An uploaded or fetched list
+ * is first spooled to a private temporary file, its size and encoding checked on every chunk, so a list too large
+ * or not UTF-8 anywhere starts nothing (413 / 400). A source_url goes through the outbound-URL guard
+ * (src/net/outbound-url.ts). The first batch is read BEFORE the campaign starts, so a list that is wrong as a
+ * whole (empty, not CSV, no phone column) or has no valid row starts nothing (400 with the report). A problem
+ * found only further into the parse (a malformed record) cancels the run already started and answers the error
+ * with its run_id.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -119,7 +122,6 @@ function sourceError(err: OutboundUrlError, limit: number): HttpError {
 async function* prepend(
   first: ContactBatch,
   rest: AsyncIterator<ContactBatch>,
-  after?: () => void,
 ): AsyncGenerator<ContactBatch> {
   yield first;
   for (;;) {
@@ -127,7 +129,6 @@ async function* prepend(
     if (n.done) break;
     yield n.value;
   }
-  after?.();
 }
 
 interface Source {
@@ -203,7 +204,11 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
       res = await fetchOutbound(
         url,
         { method: 'GET' },
-        { ...opts.outbound, maxBytes: opts.sourceLimitBytes },
+        {
+          ...opts.outbound,
+          timeoutMs: opts.outbound?.timeoutMs ?? opts.sourceTimeoutMs,
+          maxBytes: opts.sourceLimitBytes,
+        },
       );
     } catch (err) {
       if (err instanceof OutboundUrlError) throw sourceError(err, opts.sourceLimitBytes);

@@ -44,7 +44,7 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Largest list fetched from a source_url, bytes. Default 50 MiB. */
   sourceLimitBytes?: number;
-  /** Deadline of a source_url fetch (headers and between body chunks), ms. Default 30000. */
+  /** Total deadline of a source_url fetch (connect, headers, whole body), ms, when `outbound` names none. Default 30000. */
   sourceTimeoutMs?: number;
   runMode?: RunMode;
   /** Whether the workers sign callbacks (CALLBACK_SIGNING_SECRET set); a callback_url is refused without. */
