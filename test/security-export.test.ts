@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { exportCommand } from '../src/cli/run-commands';
 import { getProgress } from '../src/campaign/run-queries';
+import { Client } from '@temporalio/client';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import { buildHttpServer } from '../src/http/server';
 import { contact, startTestStack, WEBHOOK_SECRET, type TestStack } from './helpers/stack';
 
 const KEY = 'key_export_0123456789';
@@ -83,6 +85,59 @@ describe('CSV exports neutralise formula cells', () => {
     );
     const rows = (await res.json()) as { name: string }[];
     assert.deepEqual(rows.map((r) => r.name).sort(), [...EVIL].sort());
+  });
+
+  it('a task page reads only the listing it shows, not every task of the run', async () => {
+    const many = await stack.run(
+      Array.from({ length: 12 }, (_, i) => contact(`+141555503${String(i).padStart(2, '0')}`, i + 2)),
+    );
+    const deadline = Date.now() + 60_000;
+    while ((await getProgress(stack.env.client, many)).state !== 'completed') {
+      assert.ok(Date.now() < deadline, 'the run completes');
+      await delay(200);
+    }
+    await delay(1500); // visibility catches up
+    // A client of its own whose visibility listing counts what it hands out.
+    const client = new Client({ connection: stack.env.client.connection, namespace: 'default' });
+    let listed = 0;
+    const list = client.workflow.list.bind(client.workflow);
+    client.workflow.list = (options) => {
+      const it = list(options);
+      return Object.assign(
+        (async function* () {
+          for await (const info of it) {
+            listed++;
+            yield info;
+          }
+        })(),
+        { intoHistories: it.intoHistories.bind(it) },
+      ) as unknown as ReturnType<typeof list>;
+    };
+    const app = await buildHttpServer({
+      temporal: client,
+      taskQueue: stack.taskQueue,
+      webhookSecret: WEBHOOK_SECRET,
+      api: {
+        keys: [{ key: KEY, space: 'space_test', user: 'u' }],
+        defaultAccount: 'acct_x',
+        defaultPipeId: 'pipe_test',
+        defaultRegion: 'US',
+      },
+    });
+    try {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v2/platform/spaces/space_test/runs/${many}/tasks/?page=2&page_size=2`,
+        headers: { authorization: `Token ${KEY}` },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json<{ count: number; data: unknown[] }>();
+      assert.equal(body.count, 12);
+      assert.equal(body.data.length, 2);
+      assert.ok(listed <= 4, `read ${listed} listing entries for page 2 of size 2`);
+    } finally {
+      await app.close();
+    }
   });
 
   it('unpod-campaigns export --format csv', async () => {
