@@ -1,14 +1,18 @@
 /**
- * deliverCallback: POSTs one event (a task's end, or the run's end) to the run's callback_url, signed the way
- * Signed as an agent's push is (x-campaign-timestamp, x-campaign-signature: v1=HMAC-SHA256(secret, "<t>.<body>")), so a
- * receiver verifies it as we verify Unpod's. The timestamp is taken per attempt, so a late retry is still
- * within the receiver's tolerance. Any non-2xx answer or network error is a retryable failure: Temporal's
- * activity retries (the CALLBACK profile: many, over hours) are the one retry layer. `x-campaign-event-id`
- * is the same on every attempt of one event, for the receiver to de-duplicate.
+ * deliverCallback: POSTs one event (a task's end, or the run's end) to the run's callback_url, signed as an
+ * agent's push is (x-campaign-timestamp, x-campaign-signature: v1=HMAC-SHA256(secret,
+ * "<t>.<body>")), so a receiver verifies it as we verify a push. Each space has its own signing secret, derived from
+ * CALLBACK_SIGNING_SECRET (callbackSecretFor; `unpod-campaigns callback-secret <space>` prints it), so one tenant
+ * cannot forge another's callbacks. The timestamp is taken per attempt, so a late retry is still within the
+ * receiver's tolerance. The URL goes through the outbound guard (no internal addresses unless allowlisted; a
+ * refusal is not retried). A 5xx, 408, 429 or network error is retried by Temporal's activity retries (the
+ * CALLBACK profile, bounded), the one retry layer; another 4xx is final. `x-campaign-event-id` is the same on
+ * every attempt of one event, for the receiver to de-duplicate.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { request } from 'undici';
+import { createHmac } from 'node:crypto';
+import { describeUrl, fetchOutbound, OutboundUrlError, type OutboundOptions } from '../src/net/outbound-url';
 import type { CallbackEvent } from '../src/http/api-schemas';
 import { batchCount, loadRun, toV2Run, toV2Task, v2Time, type RunMode } from '../src/http/api-views';
 import { getRunInput } from '../src/campaign/run-control';
@@ -29,10 +33,20 @@ export interface CallbackDeps {
   /** CALLBACK_SIGNING_SECRET; without it nothing is sent (a non-retryable failure, logged by the workflow). */
   signingSecret?: string;
   runMode?: RunMode;
-  /** Per-attempt deadline, ms. Default 10000. */
+  /** Per-attempt deadline (connect, headers, body), ms. Default 10000. */
   timeoutMs?: number;
   now?: () => number;
+  /** The guard over callback URLs; default: public addresses only. */
+  outbound?: OutboundOptions;
 }
+
+/** The secret that signs one space's callbacks: HMAC-SHA256(CALLBACK_SIGNING_SECRET, "callback:<space>"), hex. */
+export function callbackSecretFor(signingSecret: string, spaceToken: string): string {
+  return createHmac('sha256', signingSecret).update(`callback:${spaceToken}`).digest('hex');
+}
+
+/** Answers worth another attempt; any other non-2xx is final. */
+const RETRYABLE_STATUS = (s: number) => s >= 500 || s === 408 || s === 425 || s === 429;
 
 export type DeliverCallbackInput =
   | { url: string; type: 'task.finished'; runId: string; task: TaskState }
@@ -90,36 +104,45 @@ export function createCallbackActivities(deps: CallbackDeps) {
       const event = await eventOf(i);
       const body = JSON.stringify(event);
       const t = Math.floor(now() / 1000);
+      const secret = callbackSecretFor(deps.signingSecret, event.space_id);
+      const where = describeUrl(i.url);
       let res;
       try {
-        res = await request(i.url, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            [PUSH_TIMESTAMP_HEADER]: String(t),
-            [PUSH_SIGNATURE_HEADER]: signWebhook(deps.signingSecret, t, body),
-            [CALLBACK_EVENT_ID_HEADER]: event.event_id,
-            'user-agent': 'unpod-campaigns-callbacks/1',
+        res = await fetchOutbound(
+          i.url,
+          {
+            method: 'POST',
+            body,
+            headers: {
+              'content-type': 'application/json',
+              [PUSH_TIMESTAMP_HEADER]: String(t),
+              [PUSH_SIGNATURE_HEADER]: signWebhook(secret, t, body),
+              [CALLBACK_EVENT_ID_HEADER]: event.event_id,
+              'user-agent': 'unpod-campaigns-callbacks/1',
+            },
           },
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
+          { maxBytes: 64 * 1024, ...deps.outbound, timeoutMs },
+        );
       } catch (err) {
+        const refused = err instanceof OutboundUrlError && !err.retryable;
         throw ApplicationFailure.create({
-          type: CALLBACK_FAILURE_TYPES.unreachable,
-          message: `callback ${i.url} unreachable: ${(err as Error).message}`,
-          nonRetryable: false,
+          type: refused ? CALLBACK_FAILURE_TYPES.rejected : CALLBACK_FAILURE_TYPES.unreachable,
+          message:
+            err instanceof OutboundUrlError
+              ? `callback ${err.message}`
+              : `callback ${where} unreachable: ${(err as Error).message}`,
+          nonRetryable: refused,
         });
       }
-      await res.body.dump();
+      res.body.destroy(); // the answer's body is not read: only its status counts
       if (res.statusCode < 200 || res.statusCode >= 300) {
         const retryAfter = Number(res.headers['retry-after']);
+        const retryable = RETRYABLE_STATUS(res.statusCode);
         throw ApplicationFailure.create({
           type: CALLBACK_FAILURE_TYPES.rejected,
-          message: `callback ${i.url} answered HTTP ${res.statusCode}`,
-          nonRetryable: false,
-          ...(Number.isFinite(retryAfter) && retryAfter > 0
+          message: `callback ${where} answered HTTP ${res.statusCode}`,
+          nonRetryable: !retryable,
+          ...(retryable && Number.isFinite(retryAfter) && retryAfter > 0
             ? { nextRetryDelay: Math.min(retryAfter, 3600) * 1000 }
             : {}),
         });

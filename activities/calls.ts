@@ -16,6 +16,7 @@ import {
   isUnpodError,
   type UnpodClient,
 } from '../src/unpod';
+import { capText, SUMMARY_MAX_CHARS, TRANSCRIPT_MAX_CHARS } from '../src/campaign/call-text';
 import type { CallWatcher } from '../src/unpod/call-watcher';
 import { DATA_ATTEMPT, DATA_RUN_ID, DATA_TASK_ID } from '../src/unpod/paths';
 import type { TranscriptTurn, UnpodCall } from '../src/unpod/schemas';
@@ -53,17 +54,14 @@ export interface FindPlacedCallInput {
   sentAtMs: number;
 }
 
-/** Longest transcript kept on a task (characters); the call's own record in Unpod keeps all of it. */
-export const MAX_TRANSCRIPT_CHARS = 20_000;
-
+/** The turns as `role: content` lines, capped (src/campaign/call-text.ts); Unpod's record keeps all of it. */
 export function renderTranscript(turns: TranscriptTurn[] | null): string | null {
   if (turns === null) return null;
   const text = turns
     .map((t) => (t.role ? `${t.role}: ${t.content ?? ''}` : (t.content ?? '')))
     .join('\n')
     .trim();
-  if (text === '') return null;
-  return text.length > MAX_TRANSCRIPT_CHARS ? `${text.slice(0, MAX_TRANSCRIPT_CHARS)}…` : text;
+  return capText(text === '' ? null : text, TRANSCRIPT_MAX_CHARS);
 }
 
 export function toCallSnapshot(call: UnpodCall): CallSnapshot {
@@ -76,7 +74,8 @@ export function toCallSnapshot(call: UnpodCall): CallSnapshot {
     endedAt: call.endedAt,
     durationS: call.durationS,
     transcript: renderTranscript(call.transcript),
-    summary: call.summary,
+    // Free text from Unpod, capped before it enters a workflow's state.
+    summary: capText(call.summary, SUMMARY_MAX_CHARS),
     recordingUrl: call.recordingUrl,
     cost: call.cost,
   };

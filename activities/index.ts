@@ -15,6 +15,7 @@ import {
 import { contactBatchWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import type { Limits } from '../workflows/limiter-core';
 import { createCallActivities } from './calls';
+import type { OutboundOptions } from '../src/net/outbound-url';
 import { createCallbackActivities } from './callbacks';
 import { createSourceActivities } from './sources';
 
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   landingDelayMs?: number;
   /** Signs the callbacks POSTed to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
+  /** The guard over user-given URLs (schedule sources, callbacks); default: public addresses only. */
+  outbound?: OutboundOptions;
 }
 
 export function createActivities({
@@ -38,11 +41,12 @@ export function createActivities({
   watcher,
   landingDelayMs,
   callbackSigningSecret,
+  outbound,
 }: ActivityDeps) {
   return {
     ...createCallActivities({ unpod, watcher: watcher ?? new CallWatcher(unpod), landingDelayMs }),
-    ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret }),
-    ...createSourceActivities({ temporal }),
+    ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret, outbound }),
+    ...createSourceActivities({ temporal, outbound }),
     /**
      * Makes sure the account's limiter runs (signal-with-start: workflows cannot start-or-signal themselves) and
      * tells it about a campaign. `limits` apply only when this starts the limiter; `unpod-campaigns limits` changes

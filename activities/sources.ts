@@ -11,7 +11,7 @@ import { Context, activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
-import { request } from 'undici';
+import { describeUrl, fetchOutbound, OutboundUrlError, type OutboundOptions } from '../src/net/outbound-url';
 import { ContactFileError, ingestContacts, loadDoNotCall, type ContactBatch } from '../src/contacts';
 import { controlRun, RunStateError } from '../src/campaign/run-control';
 import { startRun, type RunSettings } from '../src/campaign/start-run';
@@ -33,27 +33,37 @@ export interface SourceRunInput extends Omit<ScheduledCampaignInput, 'deadline'>
 
 const MAX_REPORTED_REJECTS = 10;
 
-/** Opens a source as a byte stream; failures are mapped onto Temporal's retry layer. */
-export async function openSource(source: string, signal?: AbortSignal): Promise<Readable> {
+/**
+ * Opens a source as a byte stream; failures are mapped onto Temporal's retry layer. A URL goes through the
+ * outbound guard (no internal addresses unless allowlisted, pinned address, same-origin redirects only, one
+ * total deadline, a size cap); a refusal is not retried.
+ */
+export async function openSource(
+  source: string,
+  signal?: AbortSignal,
+  outbound: OutboundOptions = {},
+): Promise<Readable> {
   if (isUrl(source)) {
+    const where = describeUrl(source);
     let res;
     try {
-      res = await request(source, { signal, headersTimeout: 30_000, bodyTimeout: 60_000 });
+      res = await fetchOutbound(source, { method: 'GET', signal }, outbound);
     } catch (err) {
+      const retryable = err instanceof OutboundUrlError ? err.retryable : true;
       throw ApplicationFailure.create({
-        type: SOURCE_FAILURE_TYPES.unavailable,
-        message: `${source}: ${(err as Error).message}`,
-        cause: err as Error,
+        type: retryable ? SOURCE_FAILURE_TYPES.unavailable : SOURCE_FAILURE_TYPES.unusable,
+        message: err instanceof OutboundUrlError ? err.message : `${where}: ${(err as Error).message}`,
+        nonRetryable: !retryable,
       });
     }
-    if (res.statusCode >= 400) {
-      await res.body.dump();
+    if (res.statusCode >= 300) {
+      res.body.destroy();
       throw ApplicationFailure.create({
         type:
           res.statusCode >= 500 || res.statusCode === 429
             ? SOURCE_FAILURE_TYPES.unavailable
             : SOURCE_FAILURE_TYPES.unusable,
-        message: `${source} answered HTTP ${res.statusCode}`,
+        message: `${where} answered HTTP ${res.statusCode}`,
         nonRetryable: res.statusCode < 500 && res.statusCode !== 429,
       });
     }
@@ -97,7 +107,14 @@ async function peeked(
   return { first, rest: rest() };
 }
 
-export function createSourceActivities({ temporal }: { temporal: Client }) {
+export function createSourceActivities({
+  temporal,
+  outbound,
+}: {
+  temporal: Client;
+  /** The guard over source URLs; default: public addresses only. */
+  outbound?: OutboundOptions;
+}) {
   return {
     /** Reads the source now and starts run `input.runId` over it (idempotent: a retry starts the same run). */
     async startRunFromSource(input: SourceRunInput): Promise<ScheduledRunResult> {
@@ -107,16 +124,19 @@ export function createSourceActivities({ temporal }: { temporal: Client }) {
       try {
         const region = input.region as CountryCode;
         const doNotCall = input.doNotCall
-          ? await loadDoNotCall(await openSource(input.doNotCall, ctx.cancellationSignal), region)
+          ? await loadDoNotCall(await openSource(input.doNotCall, ctx.cancellationSignal, outbound), region)
           : undefined;
-        const { batches, summary } = ingestContacts(await openSource(input.source, ctx.cancellationSignal), {
-          defaultRegion: region,
-          doNotCall,
-          maxReportedRejects: MAX_REPORTED_REJECTS,
-          timezoneFromNumber: input.timezoneFromNumber ?? true,
-          remindBefore: input.remindBeforeMs,
-          defaultTimezone: input.settings.timezone,
-        });
+        const { batches, summary } = ingestContacts(
+          await openSource(input.source, ctx.cancellationSignal, outbound),
+          {
+            defaultRegion: region,
+            doNotCall,
+            maxReportedRejects: MAX_REPORTED_REJECTS,
+            timezoneFromNumber: input.timezoneFromNumber ?? true,
+            remindBefore: input.remindBeforeMs,
+            defaultTimezone: input.settings.timezone,
+          },
+        );
         const { first, rest } = await peeked(heartbeating(batches)[Symbol.asyncIterator]());
         const sourceName = isUrl(input.source) ? input.source : path.basename(input.source);
         let runId: string | null = null;

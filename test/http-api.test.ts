@@ -15,7 +15,8 @@ import { buildHttpServer } from '../src/http/server';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';
 import { verifyWebhookSignature } from '../src/unpod/webhook-signature';
 import { createWorker, workflowBundle } from '../src/worker/worker';
-import { startTestStack, type TestStack } from './helpers/stack';
+import { callbackSecretFor } from '../activities/callbacks';
+import { LOOPBACK_ALLOWED, startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -24,6 +25,7 @@ const CALLBACK_SECRET = 'cbsec_test_0123456789abcdef';
 const KEY_A = 'key_space_a_0123456789';
 const KEY_B = 'key_space_b_0123456789';
 const BODY_LIMIT = 64 * 1024;
+const OPS_KEY = 'ops_key_0123456789abcdef';
 /** Fast policy: no retries, quick polls (durations as the API takes them). */
 const POLICY = {
   noAnswer: { maxRetries: 0 },
@@ -214,6 +216,7 @@ describe('HTTP API v2', () => {
       callbackSigningSecret: CALLBACK_SECRET,
       workflowBundle: await workflowBundle(),
       tuning: { shutdownGraceTimeMs: 2_000 },
+      outbound: LOOPBACK_ALLOWED,
     });
     running = worker.run();
     api = await startHttpServer({
@@ -233,7 +236,9 @@ describe('HTTP API v2', () => {
         bodyLimitBytes: BODY_LIMIT,
         runMode: 'dev',
         callbacksEnabled: true,
+        outbound: LOOPBACK_ALLOWED,
       },
+      ops: { key: OPS_KEY },
       cors: {
         origins: ['https://app.example'],
         methods: ['GET', 'POST'],
@@ -364,15 +369,16 @@ describe('HTTP API v2', () => {
         rx.got.length >= 5 ? rx.got : undefined,
       );
       for (const e of events) {
+        // Each space has its own secret, derived from the signing secret.
         const ok = verifyWebhookSignature({
-          secret: CALLBACK_SECRET,
+          secret: callbackSecretFor(CALLBACK_SECRET, 'space_a'),
           timestampHeader: e.headers[PUSH_TIMESTAMP_HEADER],
           signatureHeader: e.headers[PUSH_SIGNATURE_HEADER],
           rawBody: e.raw,
         });
         assert.deepEqual(ok, { ok: true });
         const forged = verifyWebhookSignature({
-          secret: 'some_other_secret_123',
+          secret: CALLBACK_SECRET,
           timestampHeader: e.headers[PUSH_TIMESTAMP_HEADER],
           signatureHeader: e.headers[PUSH_SIGNATURE_HEADER],
           rawBody: e.raw,
@@ -621,7 +627,7 @@ describe('HTTP API v2', () => {
       const app = await buildHttpServer({
         temporal: stack.env.client,
         taskQueue: stack.taskQueue,
-          api: {
+        api: {
           keys: [{ key: KEY_A, space: 'space_a', user: 'alice' }],
           // One account limiter per test stack: it runs on this stack's task queue.
           defaultAccount: `acct_${stack.taskQueue}`,
@@ -677,7 +683,8 @@ describe('HTTP API v2', () => {
   });
 
   it('/metrics speaks Prometheus text: runs and tasks by status', async () => {
-    const res = await fetch(`${base}/metrics`);
+    assert.equal((await fetch(`${base}/metrics`)).status, 401, 'no ops key');
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${OPS_KEY}` } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     const text = await res.text();

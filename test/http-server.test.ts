@@ -87,6 +87,7 @@ void describe('HTTP server', () => {
       temporal: env.client,
       taskQueue,
       agentPushSecret: SECRET,
+      ops: { public: true },
       logger: { level: 'trace', stream: { write: (line: string) => void logLines.push(line) } },
     });
   });
@@ -264,6 +265,7 @@ void describe('HTTP server', () => {
       agentPushSecret: SECRET,
       readyCheckTimeoutMs: 300,
       pushSignalTimeoutMs: 300,
+      ops: { public: true },
     });
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });

@@ -44,11 +44,18 @@ export const BOOKKEEPING: ActivityOptions = {
 };
 
 /**
- * Telling a run's callback_url (a task ended, the run ended): the receiver may be down for a while, so retries
- * go on for a day, backing off to one every 10 minutes. An event that still fails is logged and dropped.
+ * Telling a run's callback_url (a task ended, the run ended): the receiver may be down for a while, so it is
+ * retried, but boundedly: at most 12 attempts (2 s doubling to one every 10 minutes: about an hour in all) and
+ * never past 2 hours. A refused URL or a final 4xx is not retried at all. An event that still fails is logged
+ * and dropped.
  */
 export const CALLBACK: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-  scheduleToCloseTimeout: '24 hours',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    maximumAttempts: 12,
+  },
+  scheduleToCloseTimeout: '2 hours',
 };

@@ -7,33 +7,72 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
 
-const duration = z.union([z.number().int().nonnegative(), z.string().min(1)]).transform((v, ctx) => {
-  try {
-    const ms = typeof v === 'number' ? v : msToNumber(v as Parameters<typeof msToNumber>[0]);
-    if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function human(ms: number): string {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A duration within [min, max], as milliseconds or a string such as "2h"; the error names the bounds. */
+function duration(min: number, max: number) {
+  return z.union([z.number().int().nonnegative(), z.string().min(1)]).transform((v, ctx) => {
+    let ms: number;
+    try {
+      ms = typeof v === 'number' ? v : msToNumber(v as Parameters<typeof msToNumber>[0]);
+      if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${v}' is not a duration (use milliseconds or e.g. "2h", "30m")`,
+      });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${human(min)} and ${human(max)} (got ${human(ms)})`,
+      });
+      return z.NEVER;
+    }
     return ms;
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: `'${v}' is not a duration (use milliseconds or e.g. "2h", "30m")`,
-    });
-    return z.NEVER;
-  }
-});
+  });
+}
+
+/** Bounds of the policy's durations: a poll every 0 ms or a 100,000-year call cap is refused. */
+export const POLICY_BOUNDS = {
+  retryDelay: { min: 0, max: 30 * DAY },
+  retryShift: { min: 0, max: 7 * DAY },
+  pollInterval: { min: SECOND, max: HOUR },
+  maxCallDuration: { min: 10 * SECOND, max: 4 * HOUR },
+} as const;
+const delay = duration(POLICY_BOUNDS.retryDelay.min, POLICY_BOUNDS.retryDelay.max);
 const retries = z.number().int().min(0).max(20);
 
 export const policyFileSchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(20).optional(),
-    noAnswer: z.object({ maxRetries: retries.optional(), delay: duration.optional() }).strict().optional(),
+    noAnswer: z.object({ maxRetries: retries.optional(), delay: delay.optional() }).strict().optional(),
     voicemail: z
-      .object({ retry: z.boolean().optional(), maxRetries: retries.optional(), delay: duration.optional() })
+      .object({ retry: z.boolean().optional(), maxRetries: retries.optional(), delay: delay.optional() })
       .strict()
       .optional(),
-    failure: z.object({ maxRetries: retries.optional(), delay: duration.optional() }).strict().optional(),
-    retryShift: duration.optional(),
-    pollInterval: duration.optional(),
-    maxCallDuration: duration.optional(),
+    failure: z.object({ maxRetries: retries.optional(), delay: delay.optional() }).strict().optional(),
+    retryShift: duration(POLICY_BOUNDS.retryShift.min, POLICY_BOUNDS.retryShift.max).optional(),
+    pollInterval: duration(POLICY_BOUNDS.pollInterval.min, POLICY_BOUNDS.pollInterval.max).optional(),
+    maxCallDuration: duration(
+      POLICY_BOUNDS.maxCallDuration.min,
+      POLICY_BOUNDS.maxCallDuration.max,
+    ).optional(),
   })
   .strict();
 export type PolicyFile = z.input<typeof policyFileSchema>;
@@ -54,7 +93,7 @@ export function policyFrom(
     throw new PolicyError(`${source} is not a valid policy:\n${lines.join('\n')}`);
   }
   const p = parsed.data;
-  return {
+  const policy: CampaignPolicy = {
     maxAttempts: p.maxAttempts ?? base.maxAttempts,
     noAnswer: {
       maxRetries: p.noAnswer?.maxRetries ?? base.noAnswer.maxRetries,
@@ -73,6 +112,11 @@ export function policyFrom(
     pollIntervalMs: p.pollInterval ?? base.pollIntervalMs,
     maxCallMs: p.maxCallDuration ?? base.maxCallMs,
   };
+  if (policy.maxCallMs !== undefined && policy.pollIntervalMs > policy.maxCallMs)
+    throw new PolicyError(
+      `${source} is not a valid policy:\n  pollInterval: must not be longer than maxCallDuration (${human(policy.maxCallMs)})`,
+    );
+  return policy;
 }
 
 export function loadPolicyFile(path: string): CampaignPolicy {
@@ -91,6 +135,6 @@ export const DEMO_POLICY: CampaignPolicy = {
   noAnswer: { maxRetries: 2, delayMs: 3_000 },
   voicemail: { retry: true, maxRetries: 1, delayMs: 3_000 },
   failure: { maxRetries: 1, delayMs: 2_000 },
-  pollIntervalMs: 5_000,
+  pollIntervalMs: 1_000,
   maxCallMs: 60_000,
 };

@@ -17,7 +17,11 @@ const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 
 async function stackIsUp(config: Config): Promise<boolean> {
   try {
-    const res = await request(`${config.http.publicUrl}/ready`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    const res = await request(`${config.http.publicUrl}/ready`, {
+      headersTimeout: 1000,
+      bodyTimeout: 1000,
+      ...(config.ops.key ? { headers: { authorization: `Bearer ${config.ops.key}` } } : {}),
+    });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {

@@ -16,6 +16,7 @@ import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { DEFAULT_POLICY } from '../../workflows/policy';
 import { isRunId } from '../../workflows/ids';
+import { callbackSecretFor } from '../../activities/callbacks';
 import { runDemo } from './demo';
 import {
   CliError,
@@ -154,11 +155,21 @@ export function buildProgram(config: () => Config): Command {
         port: c.http.port,
         api: apiOptionsFromConfig(c),
         cors: c.api.cors,
+        ops: c.ops,
       });
       console.log(`HTTP server on ${http.url}`);
       await untilSignal();
       await http.close();
       await client.connection.close();
+    });
+
+  program
+    .command('callback-secret <space>')
+    .description("print the secret that signs this space's callbacks (derived from CALLBACK_SIGNING_SECRET)")
+    .action((space: string) => {
+      const secret = config().api.callbackSigningSecret;
+      if (!secret) throw new CliError('CALLBACK_SIGNING_SECRET is not set: no callbacks are signed');
+      console.log(callbackSecretFor(secret, space));
     });
 
   program

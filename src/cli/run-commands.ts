@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'csv-stringify';
+import { safeCsvRow } from '../contacts/csv-cells';
 import type { CountryCode } from 'libphonenumber-js';
 import { ingestContacts, loadDoNotCall, type IngestSummary } from '../contacts';
 import { startRun, type RunSettings } from '../campaign/start-run';
@@ -247,7 +248,10 @@ export async function exportCommand(
   } else {
     await new Promise<void>((resolve, reject) => {
       const csv = stringify({ header: true });
-      Readable.from(rows).pipe(csv).on('error', reject);
+      // Formula-like cells (=, +, -, @, tab, CR) get a leading apostrophe: the file is opened in spreadsheets.
+      Readable.from(rows.map((r) => safeCsvRow(r)))
+        .pipe(csv)
+        .on('error', reject);
       csv.pipe(out, { end: out !== process.stdout });
       csv.on('end', resolve).on('error', reject);
     });

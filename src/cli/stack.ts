@@ -5,7 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { LOCAL_DEV_API_KEY, type Config } from '../config/config';
+import { embeddedStackConfig, LOCAL_DEV_API_KEY, type Config } from '../config/config';
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
@@ -24,9 +24,11 @@ export interface RunningStack {
 }
 
 export async function startStack(
-  config: Config,
+  given: Config,
   log: (line: string) => void = console.log,
 ): Promise<RunningStack> {
+  // On loopback with the simulator: the dev key, open /ready and /metrics, loopback through the URL guard.
+  const config = embeddedStackConfig(given);
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop: ${String(err)}`));
@@ -83,6 +85,7 @@ export async function startStack(
       watcher,
       landingDelayMs: config.unpod.landingDelayMs,
       callbackSigningSecret: config.api.callbackSigningSecret,
+      outbound: config.outbound,
       tuning: {
         maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
         maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -105,6 +108,7 @@ export async function startStack(
       port: config.http.port,
       api: apiOptionsFromConfig(config),
       cors: config.api.cors,
+      ops: config.ops,
     });
     stops.push(() => http.close());
 
@@ -128,7 +132,7 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
     `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready${config.agentPushSecret ? ', POST /v1/agent-events' : ''})`,
-    ...(config.api.keys.includes(LOCAL_DEV_API_KEY)
+    ...(embeddedStackConfig(config).api.keys.includes(LOCAL_DEV_API_KEY)
       ? [
           `API key         Authorization: Token ${LOCAL_DEV_API_KEY.key}  (space ${LOCAL_DEV_API_KEY.space}; set API_KEYS for your own)`,
         ]

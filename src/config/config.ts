@@ -2,7 +2,9 @@
  * Configuration: one zod schema over the environment. `loadConfig(env)` is pure: nothing is read at import
  * time, and every bad variable is named in one error.
  */
+import net from 'node:net';
 import { z } from 'zod';
+import { parseAllowList } from '../net/outbound-url';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -56,7 +58,7 @@ export const envSchema = z
     SIMULATOR_SPEED: z.coerce.number().positive().default(20),
     SIMULATOR_API_KEY: z.string().min(1).default('sim_test_key'),
 
-    // Our HTTP server (webhooks in, health, API).
+    // Our HTTP server (API, console, health, agent push).
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
     /** Base URL under which agents reach our push endpoint; defaults to http://HTTP_HOST:HTTP_PORT. */
@@ -92,6 +94,19 @@ export const envSchema = z
       z.string().min(16, 'must be at least 16 characters').optional(),
     ),
 
+    /**
+     * Outbound-URL guard (src/net/outbound-url.ts): hosts, addresses or CIDR ranges that a source_url or
+     * callback_url may reach although internal (`loopback`, `10.0.0.0/8`, `crm.internal`, `*.corp.example`).
+     * Unset: only public addresses.
+     */
+    OUTBOUND_ALLOW: optionalString,
+    /** Total deadline of one fetch of a user-given URL (connect, headers, whole body), ms. */
+    OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** Key for GET /metrics and /ready (`Authorization: Bearer <key>`); unset: they answer 401 unless OPS_PUBLIC. */
+    OPS_API_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    /** true: /metrics and /ready answer anyone (e.g. on a private network). */
+    OPS_PUBLIC: bool,
+
     DEFAULT_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as US or IN')
@@ -118,6 +133,20 @@ export const envSchema = z
         ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: (err as Error).message });
       }
     }
+    if (env.CORS_ALLOW_CREDENTIALS && list(env.CORS_ALLOW_ORIGINS).some((o) => o === '*'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ALLOW_CREDENTIALS'],
+        message:
+          'needs CORS_ALLOW_ORIGINS to list the allowed origins (any origin with credentials is refused)',
+      });
+    if (env.OUTBOUND_ALLOW) {
+      try {
+        parseAllowList(env.OUTBOUND_ALLOW);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['OUTBOUND_ALLOW'], message: (err as Error).message });
+      }
+    }
     if (Boolean(env.UNPOD_BASE_URL) !== Boolean(env.UNPOD_API_KEY)) {
       ctx.addIssue({
         code: 'custom',
@@ -130,25 +159,47 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
-/** One API key: the space it may act in, and who it speaks for. */
+/** Whether a host (name or address, brackets allowed) is this machine's loopback. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./.test(h) || /^::ffff:7f[0-9a-f]{2}:/.test(h);
+  return false;
+}
+
+/** One API key: the space it may act in, who it speaks for, and what its runs may name. */
 export interface ApiKeyEntry {
   key: string;
   space: string;
   /** Shown as the Runs API `user` of the runs it starts; default the key's index (`key-1`, …). */
   user: string;
-  /** Unpod account whose plan limits apply to its runs; default API_DEFAULT_ACCOUNT. */
+  /** The one Unpod account whose plan limits its runs use; default API_DEFAULT_ACCOUNT. A run naming another is 403. */
   account?: string;
+  /** When set, the only pipe_id / agent_id / from_number its runs may name (else 403 naming the field). */
+  pipes?: string[];
+  agents?: string[];
+  fromNumbers?: string[];
 }
 
-const apiKeyObject = z.object({
-  key: z.string().min(8, 'an API key must be at least 8 characters'),
-  space: z.string().min(1),
-  user: z.string().min(1).optional(),
-  account: z.string().min(1).optional(),
-});
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100');
+const apiKeyObject = z
+  .object({
+    key: z.string().min(8, 'an API key must be at least 8 characters'),
+    space: z.string().min(1),
+    user: z.string().min(1).optional(),
+    account: z.string().min(1).optional(),
+    pipes: z.array(z.string().min(1)).min(1).optional(),
+    agents: z.array(z.string().min(1)).min(1).optional(),
+    from_numbers: z.array(e164).min(1).optional(),
+  })
+  .strict();
 const apiKeysJson = z.union([z.array(apiKeyObject), z.record(z.string().min(8), z.string().min(1))]);
 
-/** The API key of a local stack (simulator, no API_KEYS): never used with a real Unpod account. */
+/**
+ * The well-known API key of the embedded stack (`up`, `demo`) with the simulator, no API_KEYS and the HTTP
+ * server on loopback (see localDevKeys); never accepted anywhere else.
+ */
 export const LOCAL_DEV_API_KEY: ApiKeyEntry = { key: 'local-dev-key', space: 'space_default', user: 'local' };
 
 /** Parses API_KEYS (see the schema); throws naming the entry at fault. */
@@ -187,11 +238,15 @@ export function parseApiKeys(value: string): ApiKeyEntry[] {
   return entries.map((e, i) => {
     if (seen.has(e.key)) throw new Error(`entry ${i + 1}: the same key is listed twice`);
     seen.add(e.key);
+    const o = e as Partial<z.infer<typeof apiKeyObject>>;
     return {
       key: e.key,
       space: e.space,
-      user: e.user ?? `key-${i + 1}`,
-      ...(e.account ? { account: e.account } : {}),
+      user: o.user ?? `key-${i + 1}`,
+      ...(o.account ? { account: o.account } : {}),
+      ...(o.pipes ? { pipes: o.pipes } : {}),
+      ...(o.agents ? { agents: o.agents } : {}),
+      ...(o.from_numbers ? { fromNumbers: o.from_numbers } : {}),
     };
   });
 }
@@ -236,6 +291,10 @@ export interface Config {
     callbackSigningSecret: string | undefined;
     cors: { origins: string[]; methods: string[]; headers: string[]; credentials: boolean };
   };
+  /** The guard over user-given URLs (sources, callbacks). */
+  outbound: { allow: string[]; timeoutMs: number; maxBytes: number };
+  /** Who may read /metrics and /ready. */
+  ops: { key: string | undefined; public: boolean };
 }
 
 export class ConfigError extends Error {
@@ -285,8 +344,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${e.HTTP_PORT}`,
     },
     api: {
-      // With the simulator (a local stack) and no keys set, one well-known key so `curl` works out of the box.
-      keys: e.API_KEYS ? parseApiKeys(e.API_KEYS) : useSimulator ? [LOCAL_DEV_API_KEY] : [],
+      // No keys: every API call is 401 (the embedded stack on loopback adds LOCAL_DEV_API_KEY: localDevKeys).
+      keys: e.API_KEYS ? parseApiKeys(e.API_KEYS) : [],
       defaultAccount: e.API_DEFAULT_ACCOUNT,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       sourceLimitBytes: e.API_SOURCE_LIMIT_BYTES,
@@ -296,8 +355,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         origins: list(e.CORS_ALLOW_ORIGINS),
         methods: list(e.CORS_ALLOW_METHODS),
         headers: list(e.CORS_ALLOW_HEADERS),
-        credentials: e.CORS_ALLOW_CREDENTIALS ?? true,
+        // Credentials only when asked for: with `*` origins they would reflect any site's origin.
+        credentials: e.CORS_ALLOW_CREDENTIALS ?? false,
       },
     },
+    outbound: {
+      allow: parseAllowList(e.OUTBOUND_ALLOW),
+      timeoutMs: e.OUTBOUND_TIMEOUT_MS,
+      maxBytes: e.API_SOURCE_LIMIT_BYTES,
+    },
+    ops: { key: e.OPS_API_KEY, public: e.OPS_PUBLIC ?? false },
+  };
+}
+
+/**
+ * The embedded stack (`up`, `demo`): with the simulator, no API_KEYS and the HTTP server on loopback, the
+ * well-known LOCAL_DEV_API_KEY so `curl` works out of the box, /metrics and /ready open (to this machine), and
+ * loopback reachable through the outbound guard (the simulator and local test servers live there). Anything
+ * else is returned unchanged.
+ */
+export function embeddedStackConfig(config: Config): Config {
+  if (!config.unpod.useSimulator || !isLoopbackHost(config.http.host)) return config;
+  return {
+    ...config,
+    api: { ...config.api, keys: config.api.keys.length ? config.api.keys : [LOCAL_DEV_API_KEY] },
+    outbound: {
+      ...config.outbound,
+      allow: config.outbound.allow.includes('loopback')
+        ? config.outbound.allow
+        : [...config.outbound.allow, 'loopback'],
+    },
+    ops: { ...config.ops, public: config.env.OPS_PUBLIC ?? true },
   };
 }

@@ -14,6 +14,7 @@
  */
 import { Readable, pipeline } from 'node:stream';
 import { parse, type Parser } from 'csv-parse';
+import { Utf8Guard } from './encoding-guard';
 import { ContactFileError } from './errors';
 
 export type Delimiter = ',' | ';' | '\t';
@@ -217,15 +218,24 @@ export async function* readCsvRecords(
     },
   });
 
+  // Every chunk is checked, not only the head: a NUL or a Latin-1 byte further in is refused as well.
+  const guard = new Utf8Guard();
   async function* feed(): AsyncGenerator<Buffer> {
-    for (const c of headChunks) yield c;
-    headChunks.length = 0;
-    if (ended) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield toBuffer(r.value);
+    for (const c of headChunks) {
+      guard.check(c);
+      yield c;
     }
+    headChunks.length = 0;
+    if (!ended) {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        const buf = toBuffer(r.value);
+        guard.check(buf);
+        yield buf;
+      }
+    }
+    guard.end();
   }
   const source = Readable.from(feed());
   // pipeline() propagates source errors into the parser (and so into the loop below) and

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { RejectedRow } from './contact';
+import { safeCsvRow } from './csv-cells';
 
 export class RejectsWriter {
   private readonly done: Promise<void>;
@@ -55,12 +56,13 @@ export class RejectsWriter {
   /** Writes one row; returns a promise to await when the buffer is full (else undefined). */
   write(row: RejectedRow): Promise<void> | undefined {
     if (this.failed) throw this.failed;
-    const record = [
+    // Cells a spreadsheet would run as formulas get a leading apostrophe (csv-cells.ts).
+    const record = safeCsvRow([
       ...this.columns.map((c) => row.raw[c] ?? ''),
       String(row.line),
       row.column ?? '',
       row.reason,
-    ];
+    ]);
     this.count++;
     if (this.stringifier.write(record)) return undefined;
     return once(this.stringifier, 'drain').then(() => undefined);

@@ -1,12 +1,14 @@
 /**
  * GET …/runs/{run_id}/export/?format=csv|json: every task of the run as the CLI exports it (toExportRow),
- * streamed as it is read from Temporal — CSV through csv-stringify, JSON as an array written row by row.
+ * streamed as it is read from Temporal — CSV through csv-stringify (formula-like cells neutralised:
+ * src/contacts/csv-cells.ts), JSON as an array written row by row.
  */
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync } from 'fastify';
 import { getRunInput } from '../campaign/run-control';
 import { iterateTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
+import { safeCsvRow } from '../contacts/csv-cells';
 import { exportQuerySchema, runParamsSchema } from './api-schemas';
 import { parseWith, type ApiContext } from './api-v2';
 
@@ -30,7 +32,11 @@ export const apiExportRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (a
       void reply.header('content-disposition', `attachment; filename="${filename}"`);
       if (q.format === 'csv') {
         const csv = stringify({ header: true });
-        const source = Readable.from(rows());
+        const source = Readable.from(
+          (async function* () {
+            for await (const row of rows()) yield safeCsvRow(row);
+          })(),
+        );
         source.on('error', (err) => csv.destroy(err));
         return reply.type('text/csv; charset=utf-8').send(source.pipe(csv));
       }

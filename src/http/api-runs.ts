@@ -1,16 +1,24 @@
 /**
  * Runs: create (CSV upload as multipart field `file`, JSON contacts, or a source_url), list, read one.
  *
- * Creating streams the list through the same ingestion as the CLI (src/contacts). The first batch is read
- * BEFORE the campaign starts, so a list that is wrong as a whole (empty, not CSV, no phone column) or has no
- * valid row starts nothing (400 with the report). A problem found further into a stream (a chunked upload
- * over the size limit, a source that breaks off) cancels the run already started and answers the error with
- * its run_id.
+ * Creating streams the list through the same ingestion as the CLI (src/contacts). The key (and its bindings:
+ * account, pipes, agents, from-numbers) is checked before a byte of the list is read. An uploaded or fetched list
+ * is first spooled to a private temporary file, its size and encoding checked on every chunk, so a list too large
+ * or not UTF-8 anywhere starts nothing (413 / 400). A source_url goes through the outbound-URL guard
+ * (src/net/outbound-url.ts). The first batch is read BEFORE the campaign starts, so a list that is wrong as a
+ * whole (empty, not CSV, no phone column) or has no valid row starts nothing (400 with the report). A problem
+ * found only further into the parse (a malformed record) cancels the run already started and answers the error
+ * with its run_id.
  */
-import { Transform } from 'node:stream';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
-import { request as undiciRequest } from 'undici';
+import { Utf8Guard } from '../contacts/encoding-guard';
+import { fetchOutbound, OutboundUrlError } from '../net/outbound-url';
 import { policyFrom } from '../campaign/policy-file';
 import { newRunId, startRun, type RunSettings } from '../campaign/start-run';
 import { ingestContacts, ingestJsonContacts, type IngestResult, type IngestSummary } from '../contacts';
@@ -44,27 +52,76 @@ export function toReport(s: IngestSummary): ValidationReport {
   };
 }
 
-/** Counts bytes through; errors with 413 past `limit`. */
-function byteLimit(limit: number, what: string): Transform {
+/** Counts bytes through (413 past `limit`) and checks every chunk is UTF-8 without NUL (400 naming the offset). */
+function checkedBytes(limit: number, what: string): Transform {
   let seen = 0;
+  const guard = new Utf8Guard();
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
-      if (seen > limit)
+      if (seen > limit) {
         cb(
           new PayloadTooLargeError(`${what} is larger than the limit of ${limit} bytes`, {
             limit_bytes: limit,
           }),
         );
-      else cb(null, chunk);
+        return;
+      }
+      try {
+        guard.check(chunk);
+        cb(null, chunk);
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    flush(cb) {
+      try {
+        guard.end();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
     },
   });
+}
+
+interface Spooled {
+  file: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Writes a contact list to a private temporary file, checking its size and encoding on every chunk, so a list
+ * that turns out too large or not UTF-8 far into the stream starts no run (nothing is dialed from its head).
+ * Memory stays small whatever the size; the file is removed once the run has read it.
+ */
+async function spool(input: Readable, limit: number, what: string): Promise<Spooled> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'unpod-campaigns-list-'));
+  const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
+  const file = path.join(dir, 'list.csv');
+  try {
+    await pipeline(input, checkedBytes(limit, what), fs.createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    input.resume();
+    await remove();
+    throw err;
+  }
+  return { file, remove };
+}
+
+/** The guard's refusal or failure as an HTTP error; says why, never what the source sent. */
+function sourceError(err: OutboundUrlError, limit: number): HttpError {
+  if (err.code === 'too_large') return new PayloadTooLargeError(err.message, { limit_bytes: limit });
+  const code =
+    err.code === 'url_refused' || err.code === 'redirect_refused' || err.code === 'url_invalid'
+      ? 'source_refused'
+      : 'source_unreachable';
+  return new BadRequestError(code, `source_url: ${err.message}`, { reason: err.code });
 }
 
 async function* prepend(
   first: ContactBatch,
   rest: AsyncIterator<ContactBatch>,
-  after?: () => void,
 ): AsyncGenerator<ContactBatch> {
   yield first;
   for (;;) {
@@ -72,14 +129,35 @@ async function* prepend(
     if (n.done) break;
     yield n.value;
   }
-  after?.();
 }
 
 interface Source {
   ingest: IngestResult;
   name: string;
-  /** Called after the last batch: throws if the input turned out truncated. */
-  check?: () => void;
+  /** Removes the spooled copy, once the run has read it. */
+  remove?: () => Promise<void>;
+}
+
+/** 403 naming the field when a key's binding does not allow a value. */
+function notAllowed(field: string, value: string, allowed: string): HttpError {
+  return new HttpError(403, 'not_allowed', `${field} ${value} is not allowed for this API key (${allowed})`, {
+    field,
+  });
+}
+
+/** The value a run may use for a bound field: the asked one if the key allows it, else the key's first. */
+function bound(
+  field: string,
+  asked: string | undefined,
+  fallback: string | undefined,
+  allowed: readonly string[] | undefined,
+): string | undefined {
+  if (!allowed) return asked ?? fallback;
+  if (asked !== undefined) {
+    if (!allowed.includes(asked)) throw notAllowed(field, asked, `allowed: ${allowed.join(', ')}`);
+    return asked;
+  }
+  return fallback !== undefined && allowed.includes(fallback) ? fallback : allowed[0];
 }
 
 export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
@@ -97,13 +175,20 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         'callback_url needs CALLBACK_SIGNING_SECRET set on the server and its workers',
       );
     }
+    // A key acts for one account (its own, else the default): a run cannot spend another tenant's limits.
+    const accountId = principal.account ?? opts.defaultAccount;
+    if (o.account_id !== undefined && o.account_id !== accountId)
+      throw notAllowed('account_id', o.account_id, 'a key may start runs only on its own account');
+    const pipeId = bound('pipe_id', o.pipe_id, opts.defaultPipeId, principal.pipes)!;
+    const agentId = bound('agent_id', o.agent_id, opts.defaultAgentId, principal.agents);
+    const fromNumber = bound('from_number', o.from_number, undefined, principal.fromNumbers);
     return {
-      accountId: o.account_id ?? principal.account ?? opts.defaultAccount,
+      accountId,
       spaceToken,
       call: {
-        pipeId: o.pipe_id ?? opts.defaultPipeId,
-        ...((o.agent_id ?? opts.defaultAgentId) ? { agentId: o.agent_id ?? opts.defaultAgentId } : {}),
-        ...(o.from_number ? { fromNumber: o.from_number } : {}),
+        pipeId,
+        ...(agentId ? { agentId } : {}),
+        ...(fromNumber ? { fromNumber } : {}),
       },
       policy: policyFrom(o.policy ?? {}),
       window: o.window ?? 500,
@@ -116,39 +201,43 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
   async function fromSourceUrl(url: string, region: CountryCode): Promise<Source> {
     let res;
     try {
-      res = await undiciRequest(url, {
-        method: 'GET',
-        headersTimeout: opts.sourceTimeoutMs ?? 30_000,
-        bodyTimeout: opts.sourceTimeoutMs ?? 30_000,
-      });
-    } catch (err) {
-      throw new BadRequestError(
-        'source_unreachable',
-        `source_url could not be fetched: ${(err as Error).message}`,
+      res = await fetchOutbound(
+        url,
+        { method: 'GET' },
+        {
+          ...opts.outbound,
+          timeoutMs: opts.outbound?.timeoutMs ?? opts.sourceTimeoutMs,
+          maxBytes: opts.sourceLimitBytes,
+        },
       );
+    } catch (err) {
+      if (err instanceof OutboundUrlError) throw sourceError(err, opts.sourceLimitBytes);
+      throw err;
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      await res.body.dump();
+      res.body.destroy();
       throw new BadRequestError('source_unavailable', `source_url answered HTTP ${res.statusCode}`);
     }
-    const length = Number(res.headers['content-length']);
-    if (Number.isFinite(length) && length > opts.sourceLimitBytes) {
-      await res.body.dump();
-      throw new PayloadTooLargeError(
-        `source_url is ${length} bytes, over the limit of ${opts.sourceLimitBytes}`,
-        { limit_bytes: opts.sourceLimitBytes },
-      );
+    let spooled: Spooled;
+    try {
+      spooled = await spool(res.body, opts.sourceLimitBytes, 'source_url');
+    } catch (err) {
+      if (err instanceof OutboundUrlError) throw sourceError(err, opts.sourceLimitBytes);
+      throw err;
     }
-    const limited = res.body.pipe(byteLimit(opts.sourceLimitBytes, 'source_url'));
-    res.body.on('error', (err) => limited.destroy(err));
     return {
-      ingest: ingestContacts(limited, { defaultRegion: region, batchSize: opts.batchSize }),
+      ingest: ingestContacts(fs.createReadStream(spooled.file), {
+        defaultRegion: region,
+        batchSize: opts.batchSize,
+      }),
       name: url,
+      remove: spooled.remove,
     };
   }
 
   async function fromMultipart(
     request: FastifyRequest,
+    beforeRead: (options: CreateRunOptions) => void,
   ): Promise<{ source: Source; options: CreateRunOptions }> {
     const part = await request.file();
     if (!part)
@@ -168,25 +257,29 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     let options: CreateRunOptions;
     try {
       options = parseWith(createRunFormSchema, fields, 'options');
+      beforeRead(options);
     } catch (err) {
       part.file.resume();
       throw err;
     }
     const region = (options.region ?? opts.defaultRegion) as CountryCode;
-    const stream = part.file;
+    // Read to its end before anything starts: an over-limit or badly encoded file starts no run.
+    const spooled = await spool(part.file, opts.bodyLimitBytes, 'the file');
+    if (part.file.truncated) {
+      await spooled.remove();
+      throw new PayloadTooLargeError(`the file is larger than the limit of ${opts.bodyLimitBytes} bytes`, {
+        limit_bytes: opts.bodyLimitBytes,
+      });
+    }
     return {
       options,
       source: {
-        ingest: ingestContacts(stream, { defaultRegion: region, batchSize: opts.batchSize }),
+        ingest: ingestContacts(fs.createReadStream(spooled.file), {
+          defaultRegion: region,
+          batchSize: opts.batchSize,
+        }),
         name: part.filename || 'upload.csv',
-        check: () => {
-          if (stream.truncated) {
-            throw new PayloadTooLargeError(
-              `the file is larger than the limit of ${opts.bodyLimitBytes} bytes`,
-              { limit_bytes: opts.bodyLimitBytes },
-            );
-          }
-        },
+        remove: spooled.remove,
       },
     };
   }
@@ -210,10 +303,14 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
       const { space_token } = parseWith(spaceParamsSchema, request.params, 'path');
       const principal = await auth.authorize(request, 'canStart', space_token);
 
+      // The options (and the key's bindings) are checked before a byte of the list is read or fetched.
+      let settings: RunSettings | undefined;
+      const settle = (o: CreateRunOptions) => {
+        settings = settingsFrom(o, principal, space_token, '');
+      };
       let source: Source;
-      let options: CreateRunOptions;
       if (request.isMultipart()) {
-        ({ source, options } = await fromMultipart(request));
+        ({ source } = await fromMultipart(request, settle));
       } else {
         if (!request.body || typeof request.body !== 'object') {
           throw new BadRequestError(
@@ -222,7 +319,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
           );
         }
         const body = parseWith(createRunJsonBodySchema, request.body, 'body');
-        options = body;
+        settle(body);
         const region = (body.region ?? opts.defaultRegion) as CountryCode;
         source = body.contacts
           ? {
@@ -231,56 +328,65 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
             }
           : await fromSourceUrl(body.source_url!, region);
       }
-
-      const settings = settingsFrom(options, principal, space_token, source.name);
-      const { batches, summary } = source.ingest;
-      summary.catch(() => undefined); // awaited below; the batches carry the same error first
-
-      // A list wrong as a whole, or with no valid row, starts nothing.
-      const it = batches[Symbol.asyncIterator]();
-      const first = await it.next();
-      if (first.done) {
-        source.check?.();
-        const s = await summary;
-        throw new BadRequestError(
-          'no_valid_rows',
-          `no valid contact in ${s.rows} rows: nothing was started`,
-          { report: toReport(s) },
-        );
-      }
-
-      const runId = newRunId();
       try {
-        await startRun(
-          temporal,
-          taskQueue,
-          { ...settings, runId },
-          { [Symbol.asyncIterator]: () => prepend(first.value, it, source.check) },
-        );
-      } catch (err) {
-        // The campaign may have started before the stream failed: cancel it, so nothing half-read is dialed on.
-        const started = await temporal.workflow
-          .getHandle(campaignWorkflowId(runId))
-          .signal(cancelSignal, { hangup: true })
-          .then(() => true)
-          .catch(() => false);
-        if (started) {
-          request.log.warn({ runId, err }, 'contact list failed after the run started: run canceled');
-          const http = toHttpError(err);
-          if (http && http.statusCode < 500) {
-            throw new HttpError(http.statusCode, http.code, `${http.message}; run ${runId} was canceled`, {
-              ...http.details,
-              run_id: runId,
-            });
-          }
-        }
-        throw err;
+        return await startFrom(request, reply, space_token, { ...settings!, source: source.name }, source);
+      } finally {
+        await source.remove?.();
       }
-      const report = toReport(await summary);
-      const run = toV2Run(await loadRun(temporal, runId, space_token), opts.runMode);
-      return sendEnvelope(reply, 201, 'Run Created Successfully', run, 1, { x_validation: report });
     },
   );
+
+  async function startFrom(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    space_token: string,
+    settings: RunSettings,
+    source: Source,
+  ) {
+    const { batches, summary } = source.ingest;
+    summary.catch(() => undefined); // awaited below; the batches carry the same error first
+
+    // A list wrong as a whole, or with no valid row, starts nothing.
+    const it = batches[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) {
+      const s = await summary;
+      throw new BadRequestError('no_valid_rows', `no valid contact in ${s.rows} rows: nothing was started`, {
+        report: toReport(s),
+      });
+    }
+
+    const runId = newRunId();
+    try {
+      await startRun(
+        temporal,
+        taskQueue,
+        { ...settings, runId },
+        { [Symbol.asyncIterator]: () => prepend(first.value, it) },
+      );
+    } catch (err) {
+      // The campaign may have started before the stream failed: cancel it, so nothing half-read is dialed on.
+      const started = await temporal.workflow
+        .getHandle(campaignWorkflowId(runId))
+        .signal(cancelSignal, { hangup: true })
+        .then(() => true)
+        .catch(() => false);
+      if (started) {
+        request.log.warn({ runId, err }, 'contact list failed after the run started: run canceled');
+        const http = toHttpError(err);
+        if (http && http.statusCode < 500) {
+          throw new HttpError(http.statusCode, http.code, `${http.message}; run ${runId} was canceled`, {
+            ...http.details,
+            run_id: runId,
+          });
+        }
+      }
+      throw err;
+    }
+    const report = toReport(await summary);
+    const run = toV2Run(await loadRun(temporal, runId, space_token), opts.runMode);
+    return sendEnvelope(reply, 201, 'Run Created Successfully', run, 1, { x_validation: report });
+  }
 
   app.get('/runs/', { config: { v2ErrorMessage: 'Error fetching runs' } }, async (request, reply) => {
     const { space_token } = parseWith(spaceParamsSchema, request.params, 'path');

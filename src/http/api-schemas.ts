@@ -63,8 +63,17 @@ const campaignOptionsShape = {
     .optional()
     .describe('Unpod pipe to call through; default UNPOD_PIPE_ID'),
   agent_id: z.string().min(1).max(200).optional().describe('agent; default UNPOD_AGENT_ID'),
-  from_number: z.string().min(1).max(32).optional().describe('caller number'),
-  account_id: z.string().min(1).max(200).optional().describe('Unpod account whose plan limits apply'),
+  from_number: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100')
+    .optional()
+    .describe('caller number (E.164); an API key may restrict it'),
+  account_id: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Unpod account whose plan limits apply: only the API key's own (else 403)"),
   policy: policyFileSchema.optional().describe('retry policy (see README): every field optional'),
   window: z.number().int().min(1).max(5000).optional().describe('most tasks open at once; default 500'),
   callback_url: httpUrl

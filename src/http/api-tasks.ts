@@ -1,7 +1,7 @@
 /**
  * GET …/runs/{run_id}/tasks/: the run's tasks in the Runs API v2 task shape, paged, filtered by status.
- * Visibility lists the task workflows (by the CampaignRunId and TaskStatus search attributes); only the page
- * asked for is read in full (result of a closed task, status query of an open one).
+ * Visibility lists the task workflows (by the CampaignRunId and TaskStatus search attributes) only up to the end
+ * of the page asked for; only that page is read in full (result of a closed task, status query of an open one).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { getRunInput } from '../campaign/run-control';
@@ -24,19 +24,24 @@ export const apiTasksRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (ap
       const input = await getRunInput(temporal, run_id);
       if (input.spaceToken !== space_token) throw new RunNotFoundError(run_id);
 
-      // Stable order across pages: start time, then id (visibility order alone moves as tasks close).
-      const infos = [];
-      for await (const info of temporal.workflow.list({ query: tasksQuery(run_id, q.status) }))
-        infos.push(info);
-      infos.sort(
-        (a, b) => a.startTime.getTime() - b.startTime.getTime() || a.workflowId.localeCompare(b.workflowId),
-      );
+      // Only as much of the listing as the page needs is read (never every task of a large run), in visibility's
+      // own order (stable once the run has ended; while it runs, a task that closes moves); the total is a count.
+      const query = tasksQuery(run_id, q.status);
       const offset = (q.page - 1) * q.page_size;
-      const states = await Promise.all(
-        infos.slice(offset, offset + q.page_size).map((info) => loadTask(temporal, info)),
-      );
+      const { count } = await temporal.workflow.count(query);
+      const infos = [];
+      let i = 0;
+      for await (const info of temporal.workflow.list({
+        query,
+        pageSize: Math.min(1000, offset + q.page_size),
+      })) {
+        if (i++ < offset) continue;
+        infos.push(info);
+        if (infos.length >= q.page_size) break;
+      }
+      const states = await Promise.all(infos.map((info) => loadTask(temporal, info)));
       const tasks = states.filter((t): t is TaskState => t !== null).map((t) => toV2Task(t, input));
-      return sendEnvelope(reply, 200, 'Tasks Fetched Successfully', tasks, infos.length);
+      return sendEnvelope(reply, 200, 'Tasks Fetched Successfully', tasks, count);
     },
   );
 };

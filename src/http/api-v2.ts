@@ -26,6 +26,7 @@ import { apiRunsRoutes } from './api-runs';
 import { apiTasksRoutes } from './api-tasks';
 import type { RunMode } from './api-views';
 import type { V2ErrorBody } from './api-schemas';
+import type { OutboundOptions } from '../net/outbound-url';
 import { createAuthorizer, type ApiPermissions, type Authorizer } from './auth';
 import { BadRequestError, ConflictError, HttpError } from './errors';
 
@@ -43,13 +44,15 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Largest list fetched from a source_url, bytes. Default 50 MiB. */
   sourceLimitBytes?: number;
-  /** Deadline of a source_url fetch (headers and between body chunks), ms. Default 30000. */
+  /** Total deadline of a source_url fetch (connect, headers, whole body), ms, when `outbound` names none. Default 30000. */
   sourceTimeoutMs?: number;
   runMode?: RunMode;
   /** Whether the workers sign callbacks (CALLBACK_SIGNING_SECRET set); a callback_url is refused without. */
   callbacksEnabled?: boolean;
   /** Contacts per batch delivered to the campaign (tests). */
   batchSize?: number;
+  /** The guard over source_url (allowlist, deadline); default: public addresses only, 30 s. */
+  outbound?: OutboundOptions;
 }
 
 /** What every route file receives. */
@@ -71,6 +74,7 @@ export function apiOptionsFromConfig(config: Config): ApiOptions {
     sourceLimitBytes: config.api.sourceLimitBytes,
     runMode: config.api.runMode,
     callbacksEnabled: config.api.callbackSigningSecret !== undefined,
+    outbound: { allow: config.outbound.allow, timeoutMs: config.outbound.timeoutMs },
   };
 }
 
@@ -178,6 +182,11 @@ export const apiV2Routes: FastifyPluginAsync<ApiRoutesOptions> = async (app: Fas
   };
 
   app.setErrorHandler((err, request, reply) => sendV2Error(request, reply, err));
+  // The key is checked before anything of the body is read or parsed (401/404 from the headers alone).
+  app.addHook('onRequest', async (request) => {
+    const space = (request.params as { space_token?: unknown } | undefined)?.space_token;
+    if (typeof space === 'string') await ctx.auth.authenticate(request, space);
+  });
   app.setNotFoundHandler((request, reply) =>
     sendV2Error(
       request,

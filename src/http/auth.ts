@@ -19,6 +19,10 @@ export interface Principal {
   user: string;
   /** Unpod account of its runs, when the key names one. */
   account?: string;
+  /** When set, the only pipes / agents / from-numbers its runs may name. */
+  pipes?: readonly string[];
+  agents?: readonly string[];
+  fromNumbers?: readonly string[];
 }
 
 export interface PermissionContext {
@@ -40,7 +44,7 @@ export interface ApiPermissions {
   canView?: PermissionCheck;
   /** Pause, resume and cancel. Default: allow. */
   canClose?: PermissionCheck;
-  /** GET /metrics (no API key is asked by default: Prometheus scrapes it). Default: allow. */
+  /** GET /metrics and /ready. Default: the ops key (OPS_API_KEY), or anyone with OPS_PUBLIC. */
   canViewMetrics?: (request: FastifyRequest) => boolean | Promise<boolean>;
 }
 
@@ -62,7 +66,14 @@ export function apiKeyAuthenticator(
 ): (request: FastifyRequest) => Principal | null {
   const table = keys.map((k) => ({
     digest: sha(k.key),
-    principal: { space: k.space, user: k.user, ...(k.account ? { account: k.account } : {}) },
+    principal: {
+      space: k.space,
+      user: k.user,
+      ...(k.account ? { account: k.account } : {}),
+      ...(k.pipes ? { pipes: k.pipes } : {}),
+      ...(k.agents ? { agents: k.agents } : {}),
+      ...(k.fromNumbers ? { fromNumbers: k.fromNumbers } : {}),
+    },
   }));
   return (request) => {
     const token = tokenOf(request);
@@ -75,7 +86,12 @@ export function apiKeyAuthenticator(
 }
 
 export interface Authorizer {
-  /** 401 when no caller, 404 when the path's space is not the caller's, 403 when the hook says no. */
+  /**
+   * 401 when no caller, 404 when the path's space is not the caller's. Run as an onRequest hook, so nothing of
+   * an unauthenticated request's body is read or parsed; the principal is kept for authorize().
+   */
+  authenticate(request: FastifyRequest, spaceToken: string): Promise<Principal>;
+  /** authenticate, then 403 when the permission hook says no. */
   authorize(
     request: FastifyRequest,
     permission: Permission,
@@ -85,22 +101,42 @@ export interface Authorizer {
   canViewMetrics(request: FastifyRequest): Promise<void>;
 }
 
-export function createAuthorizer(keys: readonly ApiKeyEntry[], hooks: ApiPermissions = {}): Authorizer {
+/** Who may read /metrics and /ready: a key of their own, or anyone (OPS_PUBLIC). Neither: 401. */
+export interface OpsAccess {
+  key?: string;
+  public?: boolean;
+}
+
+export function createAuthorizer(
+  keys: readonly ApiKeyEntry[],
+  hooks: ApiPermissions = {},
+  ops: OpsAccess = {},
+): Authorizer {
   const getCurrentUser = hooks.getCurrentUser ?? apiKeyAuthenticator(keys);
-  return {
-    async authorize(request, permission, spaceToken, runId) {
-      const principal = await getCurrentUser(request);
-      if (!principal) {
-        if (!request.headers.authorization) {
-          throw new NotAuthenticatedError(
-            'not_authenticated',
-            'Authentication credentials were not provided: send Authorization: Token <api key>',
-          );
-        }
-        throw new NotAuthenticatedError('invalid_token', 'Invalid token');
+  const opsKey = ops.key ? sha(ops.key) : undefined;
+  const seen = new WeakMap<FastifyRequest, Principal>();
+  async function authenticate(request: FastifyRequest, spaceToken: string): Promise<Principal> {
+    const known = seen.get(request);
+    if (known && known.space === spaceToken) return known;
+    const principal = await getCurrentUser(request);
+    if (!principal) {
+      if (!request.headers.authorization) {
+        throw new NotAuthenticatedError(
+          'not_authenticated',
+          'Authentication credentials were not provided: send Authorization: Token <api key>',
+        );
       }
-      if (principal.space !== spaceToken)
-        throw new NotFoundError('space_not_found', `space ${spaceToken} not found`);
+      throw new NotAuthenticatedError('invalid_token', 'Invalid token');
+    }
+    if (principal.space !== spaceToken)
+      throw new NotFoundError('space_not_found', `space ${spaceToken} not found`);
+    seen.set(request, principal);
+    return principal;
+  }
+  return {
+    authenticate,
+    async authorize(request, permission, spaceToken, runId) {
+      const principal = await authenticate(request, spaceToken);
       const check = hooks[permission];
       if (check && !(await check({ request, principal, spaceToken, ...(runId ? { runId } : {}) }))) {
         throw new ForbiddenError(`permission denied: ${permission}`);
@@ -108,8 +144,21 @@ export function createAuthorizer(keys: readonly ApiKeyEntry[], hooks: ApiPermiss
       return principal;
     },
     async canViewMetrics(request) {
-      if (hooks.canViewMetrics && !(await hooks.canViewMetrics(request)))
-        throw new ForbiddenError('permission denied: canViewMetrics');
+      // An embedder's hook decides alone; else the ops key, or OPS_PUBLIC.
+      if (hooks.canViewMetrics) {
+        if (!(await hooks.canViewMetrics(request)))
+          throw new ForbiddenError('permission denied: canViewMetrics');
+        return;
+      }
+      if (ops.public) return;
+      const token = tokenOf(request);
+      if (opsKey && token && timingSafeEqual(sha(token), opsKey)) return;
+      throw new NotAuthenticatedError(
+        token ? 'invalid_token' : 'not_authenticated',
+        opsKey
+          ? 'send Authorization: Bearer <OPS_API_KEY>'
+          : 'set OPS_API_KEY (then send Authorization: Bearer <key>) or OPS_PUBLIC=true to open this endpoint',
+      );
     },
   };
 }

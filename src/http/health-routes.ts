@@ -1,13 +1,16 @@
 /**
  * Liveness and readiness, in the shape of the Unpod runner's /health and /ready:
  * - GET /health: the process answers; no dependency is consulted.
- * - GET /ready: Temporal answers AND at least one worker polls our task queue; else 503 naming the failed check.
+ * - GET /ready (OPS_API_KEY, or OPS_PUBLIC): Temporal answers AND at least one worker polls our task queue; else 503 naming the failed check.
  * Each check is bounded by a short deadline so a hung Temporal cannot hang the probe.
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Authorizer } from './auth';
 
 export interface HealthRoutesOptions {
+  /** /ready says which dependency is down and the task queue's name: not for anyone (OPS_API_KEY). */
+  auth: Pick<Authorizer, 'canViewMetrics'>;
   temporal: Client;
   taskQueue: string;
   /** Deadline of each readiness check, ms. Default 2000. */
@@ -27,6 +30,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   app.get('/health', async () => ({ status: 'ok' }));
 
   app.get('/ready', async (request, reply) => {
+    await opts.auth.canViewMetrics(request);
     const checks: { temporal: CheckResult; worker: CheckResult } = { temporal: 'skipped', worker: 'skipped' };
     try {
       await temporal.withDeadline(deadline(), () => temporal.workflowService.getSystemInfo({}));

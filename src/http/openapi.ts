@@ -237,22 +237,36 @@ const PAGE = `<!doctype html>
 </body></html>`;
 
 /** Swagger UI's own files, served from the swagger-ui-dist package: /docs works without the internet. */
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
-};
+const ASSETS: ReadonlyMap<string, string> = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'application/javascript; charset=utf-8'],
+]);
 
 export const openApiRoutes: FastifyPluginAsync = async (app) => {
   const doc = buildOpenApi();
   const assetDir = getAbsoluteFSPath();
+  const loaded = new Map<string, Promise<Buffer>>();
   app.get('/docs/openapi.json', async () => doc);
   app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
   app.get<{ Params: { file: string } }>('/docs/assets/:file', async (request, reply) => {
-    const type = ASSETS[request.params.file];
+    // A fixed table looked up by own key only: `constructor`, `__proto__` and the like are no asset.
+    const name = request.params.file;
+    const type = ASSETS.get(name);
     if (!type) return reply.code(404).send({ error: { code: 'not_found', message: 'no such asset' } });
-    return reply
-      .type(type)
-      .header('cache-control', 'public, max-age=86400')
-      .send(fs.createReadStream(path.join(assetDir, request.params.file)));
+    let data: Buffer;
+    try {
+      // Read once, kept (under 2 MB in all): no file stream per request whose error could go unhandled.
+      let cached = loaded.get(name);
+      if (!cached) {
+        cached = fs.promises.readFile(path.join(assetDir, name));
+        loaded.set(name, cached);
+        cached.catch(() => loaded.delete(name));
+      }
+      data = await cached;
+    } catch (err) {
+      request.log.error({ err, asset: name }, 'swagger-ui asset cannot be read');
+      return reply.code(404).send({ error: { code: 'not_found', message: 'asset not available' } });
+    }
+    return reply.type(type).header('cache-control', 'public, max-age=86400').send(data);
   });
 };

@@ -1,5 +1,6 @@
 /** Builds the server and listens; `close()` stops accepting, finishes in-flight requests and resolves. */
 import type { AddressInfo } from 'node:net';
+import { isLoopbackHost } from '../config/config';
 import { buildHttpServer, type HttpServerDeps } from './server';
 
 export interface StartHttpServerOptions extends HttpServerDeps {
@@ -13,8 +14,19 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
+/** Thrown when a server would listen beyond loopback with no way to tell callers apart. */
+export class ExposedWithoutKeysError extends Error {
+  override readonly name = 'ExposedWithoutKeysError';
+  readonly code = 'UNPOD_CAMPAIGNS_EXPOSED_WITHOUT_KEYS';
+}
+
 export async function startHttpServer(opts: StartHttpServerOptions): Promise<RunningHttpServer> {
   const { host, port, ...deps } = opts;
+  if (!isLoopbackHost(host) && !deps.api?.keys.length && !deps.api?.permissions?.getCurrentUser) {
+    throw new ExposedWithoutKeysError(
+      `refusing to listen on ${host} without API_KEYS: set API_KEYS, or bind HTTP_HOST to 127.0.0.1`,
+    );
+  }
   const app = await buildHttpServer(deps);
   try {
     await app.listen({ host, port });

@@ -7,7 +7,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../unpod/paths';
 import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
-import { createAuthorizer } from './auth';
+import { createAuthorizer, type OpsAccess } from './auth';
 import { registerErrorHandler } from './error-handler';
 import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
@@ -34,8 +34,13 @@ export interface HttpServerDeps {
   pushSignalTimeoutMs?: number;
   /** The /api/v2 surface (keys, defaults, limits, permission hooks). Absent: no API key is valid (401). */
   api?: ApiOptions;
-  /** CORS as the Runner's ServeOptions; default: any origin, method and header, credentials allowed. */
+  /**
+   * CORS as the Runner's ServeOptions; default: any origin, method and header, without credentials. Credentials
+   * need a list of origins: an origin is never reflected.
+   */
   cors?: CorsSettings;
+  /** Who may read /metrics and /ready (default: nobody but OPS key holders; the permission hook overrides). */
+  ops?: OpsAccess;
   /** Limiter numbers for /metrics, when known. */
   metrics?: MetricsSource;
 }
@@ -65,18 +70,29 @@ function loggerOptions(logger: LoggerOption | undefined): LoggerOption {
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(deps.logger), routerOptions: { ignoreTrailingSlash: true } });
   registerErrorHandler(app);
-  const c = deps.cors ?? { origins: ['*'], methods: ['*'], headers: ['*'], credentials: true };
+  const c = deps.cors ?? { origins: ['*'], methods: ['*'], headers: ['*'], credentials: false };
   const any = (l: string[]) => l.length === 0 || l.includes('*');
+  if (c.credentials && any(c.origins))
+    throw new Error(
+      'CORS: credentials need a list of allowed origins (CORS_ALLOW_ORIGINS); any origin with credentials is refused',
+    );
   await app.register(cors, {
-    // '*' with credentials cannot be sent literally: reflect the request's origin instead.
-    origin: any(c.origins) ? (c.credentials ? true : '*') : c.origins,
+    origin: any(c.origins) ? '*' : c.origins,
     ...(any(c.methods)
       ? { methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }
       : { methods: c.methods }),
     ...(any(c.headers) ? {} : { allowedHeaders: c.headers }),
     credentials: c.credentials,
   });
+  const api: ApiOptions = deps.api ?? {
+    keys: [],
+    defaultAccount: 'acct_default',
+    defaultPipeId: 'pipe_default',
+    defaultRegion: 'US',
+  };
+  const opsAuth = createAuthorizer(api.keys, api.permissions, deps.ops);
   await app.register(healthRoutes, {
+    auth: opsAuth,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
     checkTimeoutMs: deps.readyCheckTimeoutMs,
@@ -90,12 +106,6 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       signalTimeoutMs: deps.pushSignalTimeoutMs,
     });
   }
-  const api: ApiOptions = deps.api ?? {
-    keys: [],
-    defaultAccount: 'acct_default',
-    defaultPipeId: 'pipe_default',
-    defaultRegion: 'US',
-  };
   await app.register(apiV2Routes, {
     prefix: API_PREFIX,
     temporal: deps.temporal,
@@ -104,7 +114,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   await app.register(metricsRoutes, {
     temporal: deps.temporal,
-    auth: createAuthorizer(api.keys, api.permissions),
+    auth: opsAuth,
     source: deps.metrics,
   });
   await app.register(openApiRoutes);

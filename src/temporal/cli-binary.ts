@@ -22,6 +22,13 @@ export interface ResolvedCli {
 
 type Log = (line: string) => void;
 
+/** Opt-in to build with GOSUMDB=off when Go's checksum database cannot be reached; never done silently. */
+export const GOSUMDB_OFF_OPT_IN = 'TEMPORAL_CLI_ALLOW_GOSUMDB_OFF';
+
+export function gosumdbOffAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['1', 'true', 'yes'].includes((env[GOSUMDB_OFF_OPT_IN] ?? '').trim().toLowerCase());
+}
+
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'unpod-campaigns', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
@@ -89,11 +96,18 @@ export function buildTemporalCli(
       result.status !== 0 &&
       /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')
     ) {
-      log(
-        "temporal-cli: Go's checksum database cannot be reached; building again with GOSUMDB=off " +
-          '(modules still come from the configured GOPROXY; their hashes are not checked against the database)',
-      );
-      result = goInstall(staging, { GOSUMDB: 'off' }, env);
+      if (gosumdbOffAllowed(env)) {
+        log(
+          `temporal-cli: Go's checksum database cannot be reached; ${GOSUMDB_OFF_OPT_IN} is set, so building again ` +
+            'with GOSUMDB=off: module hashes are NOT checked against the database (modules still come from GOPROXY)',
+        );
+        result = goInstall(staging, { GOSUMDB: 'off' }, env);
+      } else {
+        log(
+          "temporal-cli: Go's checksum database cannot be reached, so the modules' hashes cannot be verified; " +
+            `not building without it. Set ${GOSUMDB_OFF_OPT_IN}=1 to build with GOSUMDB=off anyway, or TEMPORAL_CLI_PATH.`,
+        );
+      }
     }
     if (result.status !== 0) {
       log(`temporal-cli: go install failed (exit ${result.status}):\n${result.stderr ?? ''}`);

@@ -33,6 +33,7 @@ export async function runWorkerCommand(c: Config): Promise<void> {
       watcher,
       landingDelayMs: c.unpod.landingDelayMs,
       callbackSigningSecret: c.api.callbackSigningSecret,
+      outbound: c.outbound,
       stats,
       identity,
       tuning: {

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { Config } from '../config/config';
+import type { OutboundOptions } from '../net/outbound-url';
 import { UnpodClient } from '../unpod';
 import type { CallWatcher } from '../unpod/call-watcher';
 import type { WorkerStats } from './stats';
@@ -39,6 +40,8 @@ export interface CreateWorkerOptions {
   landingDelayMs?: number;
   /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
+  /** The guard over user-given URLs (sources, callbacks); default: public addresses only. */
+  outbound?: OutboundOptions;
   tuning?: WorkerTuning;
   /** A pre-built bundle (tests build once per process); else the worker bundles workflows/ itself. */
   workflowBundle?: WorkflowBundleOption;
@@ -71,6 +74,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
       watcher: o.watcher,
       landingDelayMs: o.landingDelayMs,
       callbackSigningSecret: o.callbackSigningSecret,
+      outbound: o.outbound,
     }),
     // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
     ...definedOnly({

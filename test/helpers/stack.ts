@@ -17,6 +17,9 @@ import { testEnv, uniqueTaskQueue } from './temporal';
 /** Signs the simulated agents' call_end push when a test turns it on (StackOptions.agentPush). */
 export const AGENT_PUSH_SECRET = 'push_test_secret_0123456789abcdef';
 
+/** The outbound guard's allowlist of the tests: loopback only (where every test server listens). */
+export const LOOPBACK_ALLOWED = { allow: ['loopback'] } as const;
+
 /** Limits that never bind, for tests that are not about limits. */
 export const UNLIMITED = { callsPerMinute: 100_000, tasksPerDay: null, concurrency: 1_000 };
 
@@ -129,6 +132,8 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
         landingDelayMs: o.landingDelayMs ?? 2_000,
         workflowBundle: bundle,
         tuning: { shutdownGraceTimeMs: 2_000 },
+        // Test receivers and sources live on loopback: allowed explicitly through the outbound guard.
+        outbound: LOOPBACK_ALLOWED,
       });
       running = worker.run();
     },
