@@ -10,7 +10,7 @@ export {
 export { HANGUP_REASON } from './state-machine';
 export { DEFAULT_ACCOUNT } from './accounts';
 export { DEFAULT_MAX_CALL_DURATION_S } from './pipes';
-export { SUPERVOICE_NUMBERS_PATH } from './routes-resources';
+export { SUPERVOICE_NUMBERS_PATHS } from './routes-resources';
 export { ACCOUNT_FAILURES } from './types';
 export type {
   AccountFailure,
