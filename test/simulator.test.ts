@@ -968,3 +968,22 @@ void test('admin endpoints: health, limits, faults, pipes, push, reset', async (
   await callOutcome(s, num(1));
   await waitFor(() => rx.got.length === 1, 'the push set through /_sim');
 });
+
+void test('recordRequests: every API request as received (method, path, query, headers, body), not /_sim', async () => {
+  const s = await sim({ recordRequests: true });
+  const id = (await create(s, num(1), { campaign_task_id: 't' })).body.data.id;
+  await api(s, 'GET', `${CALLS}?call_status=in_flight&pipe_id=pipe_1`);
+  await api(s, 'POST', unpodPaths.callHangup(id));
+  await api(s, 'GET', '/_sim/ledger');
+  const got = s.requests();
+  assert.deepEqual(
+    got.map((r) => `${r.method} ${r.path}`),
+    [`POST ${CALLS}`, `GET ${CALLS}`, `POST ${unpodPaths.callHangup(id)}`],
+  );
+  const sent = got[0]!.body as { to_number: string };
+  assert.deepEqual(sent, createBody(sent.to_number, { campaign_task_id: 't' }));
+  assert.equal(got[0]!.headers.authorization, `Bearer ${KEY}`);
+  assert.deepEqual(got[1]!.query, { call_status: 'in_flight', pipe_id: 'pipe_1' });
+  assert.equal(got[2]!.body, null, 'hangup carries no body');
+  assert.deepEqual((await sim()).requests(), [], 'off by default');
+});

@@ -23,6 +23,7 @@ export type {
   LedgerDuplicate,
   LedgerViolation,
   OutcomeMode,
+  RecordedRequest,
   RunningSimulator,
   ScriptStep,
   SimPipe,
