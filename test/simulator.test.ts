@@ -211,9 +211,10 @@ void describe('paths, envelope and the call model', () => {
   void test('lifecycle: pending → dispatching → ringing → active → connected', async () => {
     const s = await sim({ speed: 1 });
     const to = num(0);
-    s.script(to, [{ endReason: 'agent_end_call', ringMs: 400, talkMs: 400 }]);
-    const id = (await create(s, to)).body.data.id;
-    const seen: string[] = [];
+    s.script(to, [{ endReason: 'agent_end_call', ringMs: 800, talkMs: 800 }]);
+    const created = (await create(s, to)).body.data;
+    const id = created.id;
+    const seen: string[] = [created.status];
     await waitFor(
       async () => {
         const st = (await getCall(s, id)).status as string;
@@ -860,11 +861,17 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
     const r = await create(s, num(75), data);
     const failed = await waitEnded(s, r.body.data.id);
     const quiet = (await callOutcome(s, num(95))).call; // ..95: no push, ever
-    const got = await waitFor(() => (rx.got.length >= 2 ? rx.got : undefined), 'two pushes');
+    const unanswered = (await callOutcome(s, num(60))).call;
+    const slow = await sim({ speed: 1, agentPush: { url: rx.url, secret: 'push_secret' } });
+    const never = (await create(slow, num(10))).body.data.id;
+    await api(slow, 'POST', unpodPaths.callHangup(never)); // hung up before it was dialed: no runner had it
+    const got = await waitFor(() => (rx.got.length >= 3 ? rx.got : undefined), 'three pushes');
     await sleep(100);
-    assert.equal(rx.got.length, 2);
+    assert.equal(rx.got.length, 3);
     const byId = new Map(got.map((g) => [g.body.call_id, g]));
     assert.equal(byId.get(ok.id)!.body.final_state, 'ended');
+    assert.equal(byId.get(unanswered.id)!.body.final_state, 'ended', 'the entrypoint returned');
+    assert.ok(!byId.has(never));
     const f = byId.get(failed.id)!;
     assert.deepEqual(f.body, { event: 'call_end', call_id: failed.id, final_state: 'failed', data });
     assert.ok(!byId.has(quiet.id));
@@ -881,7 +888,7 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
       assert.equal(verifyWebhookSignature({ ...args, rawBody: g.raw.replace('call_', 'cal_') }).ok, false);
     }
     const c = s.ledger().counts;
-    assert.equal(c.pushes_sent, 2);
+    assert.equal(c.pushes_sent, 3);
     assert.equal(c.pushes_dropped, 1);
   });
 
