@@ -1,6 +1,6 @@
 /**
  * deliverCallback: POSTs one event (a task's end, or the run's end) to the run's callback_url, signed the way
- * Unpod signs its webhooks (x-unpod-timestamp, x-unpod-signature: v1=HMAC-SHA256(secret, "<t>.<body>")), so a
+ * Signed as an agent's push is (x-campaign-timestamp, x-campaign-signature: v1=HMAC-SHA256(secret, "<t>.<body>")), so a
  * receiver verifies it as we verify Unpod's. The timestamp is taken per attempt, so a late retry is still
  * within the receiver's tolerance. Any non-2xx answer or network error is a retryable failure: Temporal's
  * activity retries (the CALLBACK profile: many, over hours) are the one retry layer. `x-campaign-event-id`
@@ -12,7 +12,7 @@ import { request } from 'undici';
 import type { CallbackEvent } from '../src/http/api-schemas';
 import { batchCount, loadRun, toV2Run, toV2Task, v2Time, type RunMode } from '../src/http/api-views';
 import { getRunInput } from '../src/campaign/run-control';
-import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../src/unpod/paths';
+import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';
 import { signWebhook } from '../src/unpod/webhook-signature';
 import type { CampaignInput, CampaignProgress, TaskState } from '../workflows/definitions';
 
@@ -97,8 +97,8 @@ export function createCallbackActivities(deps: CallbackDeps) {
           body,
           headers: {
             'content-type': 'application/json',
-            [WEBHOOK_TIMESTAMP_HEADER]: String(t),
-            [WEBHOOK_SIGNATURE_HEADER]: signWebhook(deps.signingSecret, t, body),
+            [PUSH_TIMESTAMP_HEADER]: String(t),
+            [PUSH_SIGNATURE_HEADER]: signWebhook(deps.signingSecret, t, body),
             [CALLBACK_EVENT_ID_HEADER]: event.event_id,
             'user-agent': 'unpod-campaigns-callbacks/1',
           },

@@ -23,7 +23,6 @@ import { DEFAULT_POLICY } from '../workflows/policy';
 import type { FromWorker, ToWorker, WorkerProcessConfig } from './worker-process';
 
 export const BENCH_API_KEY = 'sim_bench_key';
-export const BENCH_WEBHOOK_SECRET = 'whsec_bench';
 /** Limits that never bind (the simulator's account is given the same). */
 export const LIFTED_LIMITS = { callsPerMinute: 1_000_000, concurrency: 100_000, tasksPerDay: null };
 
@@ -158,7 +157,6 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     const taskQueue = `bench-${Date.now().toString(36)}`;
     const simulator = await startSimulator({
       speed: opts.simulatorSpeed ?? 1_000_000,
-      webhookSecret: BENCH_WEBHOOK_SECRET,
       seed: 11,
       accounts: [
         {
@@ -175,12 +173,10 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     const http: RunningHttpServer = await startHttpServer({
       temporal: env.client,
       taskQueue,
-      webhookSecret: BENCH_WEBHOOK_SECRET,
       host: '127.0.0.1',
       port: 0,
     });
     closers.push(() => http.close());
-    simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
     const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: BENCH_API_KEY, connections: 64 });
     closers.push(() => unpod.close());
     const worker =

@@ -34,14 +34,14 @@ async function baseline(
   const indexes = Array.from({ length: n }, (_, i) => i);
   await mapLimit(indexes, concurrency, async (i) => {
     let call = await unpod.calls.create(
-      { pipe_id: 'pipe_bench', to_number: answeredPhone(i), metadata: {} },
+      { pipe_id: 'pipe_bench', to_number: answeredPhone(i), data: {} },
       { idempotencyKey: `baseline-${t0}-${i}` },
     );
     let delayMs = 5;
-    while (call.status !== 'completed' && call.status !== 'failed') {
+    while (call.state !== 'completed' && call.state !== 'failed') {
       await new Promise((r) => setTimeout(r, delayMs));
       delayMs = Math.min(delayMs * 2, 500);
-      call = await unpod.calls.get(call.call_id);
+      call = await unpod.calls.get(call.callId);
       polls++;
     }
   });

@@ -1,6 +1,6 @@
 /**
- * The campaign engine end to end: a real Temporal dev server, a real worker, the simulator placing calls and
- * sending signed webhooks to the real HTTP server.
+ * The campaign engine end to end: a real Temporal dev server, a real worker, and the faithful simulator (no
+ * webhooks, no idempotency): every end is found by the worker's watcher, or hurried by an agent's push.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -56,7 +56,9 @@ describe('campaign engine', () => {
       '85': { status: 'completed', reasons: ['MAX_DURATION_REACHED'] },
       '87': { status: 'completed', reasons: ['IDLE_TIMEOUT', 'USER_HUNG_UP_IN_CALL'] },
       '90': { status: 'failed', reasons: ['SIP_TRUNK_CONFIG_ERROR', 'SIP_TRUNK_CONFIG_ERROR'] },
-      '95': { status: 'completed', reasons: ['USER_HUNG_UP_IN_CALL'] },
+      '95': { status: 'completed', reasons: ['AGENT_END_CALL'] },
+      '96': { status: 'completed', reasons: ['CUSTOMER_ENDED_CALL'] },
+      '97': { status: 'completed', reasons: ['CALLER_HANGUP'] },
     };
     const contacts = Object.keys(expected).map((nn, i) => contact(num(nn), i + 2));
     const dup = {
@@ -64,11 +66,7 @@ describe('campaign engine', () => {
       skipReason: 'duplicate' as const,
       skipDetail: 'duplicate of line 2',
     };
-    // A poll interval long enough that, even on a loaded machine, a delivered webhook arrives first.
-    const runId = await stack.run(contacts, {
-      skipped: [dup],
-      policy: { ...FAST_POLICY, pollIntervalMs: 4_000 },
-    });
+    const runId = await stack.run(contacts, { skipped: [dup] });
     const progress = await waitForEnd(stack, runId);
 
     const tasks = await listTasks(stack.env.client, runId);
@@ -89,9 +87,14 @@ describe('campaign engine', () => {
         `${nn} end reasons`,
       );
     }
-    // The lost webhook (95) was found by polling; the others by webhook.
-    assert.equal(byPhone.get(num('95'))!.attempts[0]!.endedBy, 'poll');
-    assert.equal(byPhone.get(num('00'))!.attempts[0]!.endedBy, 'webhook');
+    // No webhooks, no push: every end was found by the watcher (or was over by the time the create answered).
+    const endedBy = new Set([...byPhone.values()].flatMap((t) => t.attempts.map((a) => a.endedBy)));
+    assert.ok(
+      [...endedBy].every((b) => b === 'watch' || b === 'create'),
+      [...endedBy].join(','),
+    );
+    // Unpod's own reasons (agent_end_call…) are completions; a reason still unknown is counted in the status.
+    assert.deepEqual(progress.unknownEndReasons, { SIP_TRUNK_CONFIG_ERROR: 1 });
 
     const completed = Object.values(expected).filter((e) => e.status === 'completed').length;
     const failed = Object.values(expected).length - completed;
@@ -121,49 +124,13 @@ describe('campaign engine', () => {
       byPhone.get(num('50'))!.attempts.map((a) => a.callId),
     );
     assert.ok(Number(row50.duration_s) > 0);
-    assert.match(row50.transcript, /Agent:/);
+    assert.match(row50.transcript, /agent: /i);
     assert.equal(rows.find((r) => r.line === 20)!.status, 'skipped');
 
     // Visibility: the run id search attribute lists the run's tasks.
     let listed = 0;
     for await (const _ of stack.env.client.workflow.list({ query: tasksQuery(runId) })) listed++;
     assert.equal(listed, contacts.length + 1);
-  });
-
-  it('changes nothing when every webhook is delivered twice', async () => {
-    stack.simulator.setWebhookFaults({ duplicateRate: 1 });
-    try {
-      const contacts = ['00', '50', '75'].map((nn, i) => contact(num(nn, '02'), i + 2));
-      const runId = await stack.run(contacts);
-      const p = await waitForEnd(stack, runId);
-      assert.equal(p.counts.completed, 2);
-      assert.equal(p.counts.failed, 1);
-      assert.equal(p.attempts, 4);
-      const tasks = await listTasks(stack.env.client, runId);
-      assert.deepEqual(
-        tasks.map((t) => t.attempts.length),
-        [1, 2, 1],
-      );
-      assert.ok(
-        stack.simulator.ledger().counts.webhooks_duplicated > 0,
-        'the simulator did duplicate webhooks',
-      );
-    } finally {
-      stack.simulator.setWebhookFaults({});
-    }
-  });
-
-  it('finds calls by polling when every webhook is lost', async () => {
-    stack.simulator.setWebhookFaults({ lossRate: 1 });
-    try {
-      const runId = await stack.run([contact(num('01', '03'), 2), contact(num('51', '03'), 3)]);
-      const p = await waitForEnd(stack, runId);
-      assert.equal(p.counts.completed, 2);
-      const tasks = await listTasks(stack.env.client, runId);
-      assert.ok(tasks.every((t) => t.attempts.every((a) => a.endedBy === 'poll')));
-    } finally {
-      stack.simulator.setWebhookFaults({});
-    }
   });
 
   it('hangs up a stuck call at the hard cap and counts it a failure', async () => {
@@ -259,7 +226,7 @@ describe('campaign engine', () => {
 describe('a call that ends before its create returns', () => {
   let stack: TestStack;
   before(async () => {
-    // The create answers only after the call has ended and its webhooks were delivered: the task must keep them.
+    // The create answers only after the call has ended: the watcher must still find its end (by reading it).
     stack = await startTestStack(
       {},
       {
@@ -281,13 +248,37 @@ describe('a call that ends before its create returns', () => {
     await stack?.close();
   });
 
-  it('takes the webhook that arrived first, without waiting for a poll', async () => {
-    const runId = await stack.run([contact(num('02', '08'), 2)], {
-      policy: { ...FAST_POLICY, pollIntervalMs: 60_000 },
-    });
+  it('is found by the watcher, which reads a call that is no longer listed', async () => {
+    const runId = await stack.run([contact(num('02', '08'), 2)]);
     const p = await waitForEnd(stack, runId, 20_000);
     assert.equal(p.counts.completed, 1);
     const [t] = await listTasks(stack.env.client, runId);
-    assert.equal(t!.attempts[0]!.endedBy, 'webhook');
+    assert.equal(t!.attempts[0]!.endedBy, 'watch');
+    assert.equal(t!.attempts[0]!.endReason, 'USER_HUNG_UP_IN_CALL');
+  });
+});
+
+describe("an AgentRunner's call_end push", () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({}, { agentPush: true });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('hurries the read: the end is taken from the push before the watcher lists again', async () => {
+    // A watcher interval far longer than the run: only the push can end these calls in time.
+    const runId = await stack.run(
+      ['00', '01', '02'].map((nn, i) => contact(num(nn, '09'), i + 2)),
+      { policy: { ...FAST_POLICY, pollIntervalMs: 60_000 } },
+    );
+    const p = await waitForEnd(stack, runId, 30_000);
+    assert.equal(p.counts.completed, 3);
+    const tasks = await listTasks(stack.env.client, runId);
+    assert.ok(
+      tasks.every((t) => t.attempts.every((a) => a.endedBy === 'push' || a.endedBy === 'create')),
+      JSON.stringify(tasks.map((t) => t.attempts.map((a) => a.endedBy))),
+    );
   });
 });

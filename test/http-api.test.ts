@@ -12,10 +12,10 @@ import type { Worker } from '@temporalio/worker';
 import { parse } from 'csv-parse/sync';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { buildHttpServer } from '../src/http/server';
-import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../src/unpod/paths';
+import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';
 import { verifyWebhookSignature } from '../src/unpod/webhook-signature';
 import { createWorker, workflowBundle } from '../src/worker/worker';
-import { startTestStack, WEBHOOK_SECRET, type TestStack } from './helpers/stack';
+import { startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -219,7 +219,6 @@ describe('HTTP API v2', () => {
     api = await startHttpServer({
       temporal: stack.env.client,
       taskQueue: stack.taskQueue,
-      webhookSecret: WEBHOOK_SECRET,
       host: '127.0.0.1',
       port: 0,
       api: {
@@ -367,15 +366,15 @@ describe('HTTP API v2', () => {
       for (const e of events) {
         const ok = verifyWebhookSignature({
           secret: CALLBACK_SECRET,
-          timestampHeader: e.headers[WEBHOOK_TIMESTAMP_HEADER],
-          signatureHeader: e.headers[WEBHOOK_SIGNATURE_HEADER],
+          timestampHeader: e.headers[PUSH_TIMESTAMP_HEADER],
+          signatureHeader: e.headers[PUSH_SIGNATURE_HEADER],
           rawBody: e.raw,
         });
         assert.deepEqual(ok, { ok: true });
         const forged = verifyWebhookSignature({
           secret: 'some_other_secret_123',
-          timestampHeader: e.headers[WEBHOOK_TIMESTAMP_HEADER],
-          signatureHeader: e.headers[WEBHOOK_SIGNATURE_HEADER],
+          timestampHeader: e.headers[PUSH_TIMESTAMP_HEADER],
+          signatureHeader: e.headers[PUSH_SIGNATURE_HEADER],
           rawBody: e.raw,
         });
         assert.equal(forged.ok, false);
@@ -622,8 +621,7 @@ describe('HTTP API v2', () => {
       const app = await buildHttpServer({
         temporal: stack.env.client,
         taskQueue: stack.taskQueue,
-        webhookSecret: WEBHOOK_SECRET,
-        api: {
+          api: {
           keys: [{ key: KEY_A, space: 'space_a', user: 'alice' }],
           // One account limiter per test stack: it runs on this stack's task queue.
           defaultAccount: `acct_${stack.taskQueue}`,

@@ -1,26 +1,40 @@
 /**
- * Activity options as a few named profiles, each stated once. Activity retries are the one retry layer: the
- * Unpod client never retries by itself. 429 and 5xx come back retryable (429 with nextRetryDelay from
- * Retry-After); 4xx validation errors come back non-retryable.
+ * Activity options as a few named profiles, each stated once. The Unpod client never retries by itself: reads
+ * are retried here (429 with nextRetryDelay from Retry-After), creates by the call-task workflow.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
 
-/** Placing a call: safe to retry because every attempt carries the same idempotency key. */
+/**
+ * Placing a call: ONE try. Unpod has no idempotency key, so whether a second create is safe depends on how the
+ * first failed (placed: 'no' | 'maybe'); the call-task workflow decides, looking first when it may have landed.
+ */
 export const PLACING: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  scheduleToCloseTimeout: '6 hours',
+  retry: { maximumAttempts: 1 },
 };
 
-/** Reading a call's state, and hanging up: idempotent. */
+/** Looking for a call a lost create placed: waits for it to land (≤ the landing delay), then lists. */
+export const FINDING: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/**
+ * Waiting for a call's end through the worker's watcher: as long as a call can live, and longer. Heartbeats, so
+ * a worker that dies hands it to another within 30 s; retried without limit (an outage only delays the end).
+ */
+export const WATCHING: ActivityOptions = {
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
+
+/** Reading a call, hanging up, the preflight: idempotent, retried for up to an hour of outage. */
 export const POLLING: ActivityOptions = {
   startToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-  },
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
 /** Bookkeeping against Temporal itself (loading a contact batch). */

@@ -1,11 +1,14 @@
 /**
- * callTaskWorkflow: one per contact — the Unpod "task". Per attempt: wait while paused, create the call with an
- * idempotency key, wait for the callEnded signal with a polling fallback and a hard cap, classify the end_reason
- * through the policy, then retry after the policy's delay or finish. Reports every status change to its campaign.
+ * callTaskWorkflow: one per contact — the Unpod "task". Per attempt: wait while paused, get a permit, place the
+ * call exactly once (a create whose answer was lost is looked for before any second create: Unpod has no
+ * idempotency key), wait for its end (the worker's watcher lists live calls; an agent's push only hurries it),
+ * classify the end_reason through the policy, then retry after the policy's delay or finish. An account-wide
+ * refusal (no number, agent unpublished, no runner, bad key) pauses the run instead of failing the contact.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
   log,
@@ -15,10 +18,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { BOOKKEEPING, CALLBACK, PLACING, POLLING } from './activity-profiles';
+import { BOOKKEEPING, CALLBACK, FINDING, PLACING, POLLING, WATCHING } from './activity-profiles';
+import { FAILURE_TYPES, type CreateFailureDetails } from './failures';
 import {
-  callEndedSignal,
-  callStatusSignal,
+  callEndHintSignal,
   permitDialedSignal,
   permitGrantedSignal,
   permitReleaseSignal,
@@ -48,6 +51,8 @@ import {
 } from './search-attributes';
 
 const placing = proxyActivities<Activities>(PLACING);
+const finding = proxyActivities<Activities>(FINDING);
+const watching = proxyActivities<Activities>(WATCHING);
 const polling = proxyActivities<Activities>(POLLING);
 const callbacks = proxyActivities<Activities>(CALLBACK);
 
@@ -55,6 +60,18 @@ const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
 
 /** A lease outlives the hard cap on a call by this much (at most) before the limiter takes it back unreleased. */
 const LEASE_MARGIN_MS = 2 * 60_000;
+/** Unpod's own cap on a call when the pipe does not say (pipes.create max_call_duration_s=3600), plus ringing. */
+export const DEFAULT_HARD_CAP_MS = 3600_000 + 2 * 60_000;
+/** After the hard cap and a hangup, how long the end may still take to be seen before the attempt is closed. */
+const END_GRACE_MS = 10 * 60_000;
+/** Creates that keep failing (an outage, a rate limit) are tried again for this long, then the attempt fails. */
+const CREATE_BUDGET_MS = 6 * 60 * 60_000;
+
+type Placed =
+  | { kind: 'created'; snapshot: CallSnapshot }
+  | { kind: 'blocked'; block: string; message: string }
+  | { kind: 'rejected'; message: string }
+  | { kind: 'canceled' };
 
 const isTerminal = (s: CallSnapshot['status']) => s === 'completed' || s === 'failed';
 const nowIso = () => new Date().toISOString();
@@ -84,9 +101,10 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   };
   let paused = input.paused ?? false;
   let cancel: { hangup: boolean } | null = null;
-  /** The end of the current attempt's call, when it has arrived (webhook or poll). */
-  let ended: { snapshot: CallSnapshot; by: AttemptRecord['endedBy'] } | null = null;
   let current: AttemptRecord | null = null;
+  /** An agent's push said the current call ended: read it now. Kept by call id while the create returns. */
+  const hinted = new Set<string>();
+  const hardCapMs = input.hardCapMs ?? policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
 
   /** The limiter's answer to this task's current permit request. */
   let grant: PermitGrantMessage | null = null;
@@ -102,25 +120,9 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   });
   setHandler(taskPauseSignal, ({ paused: p }) => void (paused = p));
   setHandler(taskCancelSignal, (c) => void (cancel = c));
-  /**
-   * Webhooks that arrive while createCall is still returning (a call can end before its create is processed):
-   * kept by call id until the id is known. A few at most: only the current attempt's create is in flight.
-   */
-  const early = new Map<string, CallSnapshot>();
-  function onCallEvent(snapshot: CallSnapshot): void {
-    if (!current || ended) return;
-    if (current.callId === null) {
-      const seen = early.get(snapshot.callId);
-      if (!seen || !isTerminal(seen.status)) early.set(snapshot.callId, snapshot);
-      return;
-    }
-    // Late or duplicate webhooks (an older attempt's call, a second delivery) change nothing.
-    if (snapshot.callId !== current.callId) return;
-    if (isTerminal(snapshot.status)) ended = { snapshot, by: 'webhook' };
-    else observe(snapshot);
-  }
-  setHandler(callEndedSignal, onCallEvent);
-  setHandler(callStatusSignal, onCallEvent);
+  setHandler(callEndHintSignal, ({ callId }) => {
+    if (hinted.size < 8) hinted.add(callId); // a few at most: only the current attempt's call matters
+  });
 
   const campaign = getExternalWorkflowHandle(input.campaignWorkflowId);
   async function report(event: Omit<TaskEvent, 'taskId'>): Promise<void> {
@@ -138,22 +140,13 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     upsertSearchAttributes([{ key: TaskStatusKey, value: status }]);
   }
 
-  /** A non-terminal status seen on the current call (ringing, active) becomes the task's status. */
-  function observe(snapshot: CallSnapshot): void {
-    if (!current) return;
-    if (snapshot.status === current.status) return;
-    current.status = snapshot.status;
-    if (snapshot.status === 'ringing' || snapshot.status === 'active') {
-      setStatus(snapshot.status);
-      void report({ status: snapshot.status });
-    }
-  }
-
+  /** The last attempt's end_reason when the policy table does not know it (the campaign counts them). */
+  let unknownEndReason: string | undefined;
   async function finish(status: TaskStatus, reason: string): Promise<TaskState> {
     state.reason = reason;
     state.nextAttemptAt = null;
     setStatus(status);
-    await report({ status, final: true });
+    await report(unknownEndReason ? { status, final: true, unknownEndReason } : { status, final: true });
     if (input.callbackUrl) await tellCallback(input.callbackUrl);
     return state;
   }
@@ -192,7 +185,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
         taskId,
         campaign: input.runId,
         firstAttempt,
-        leaseTtlMs: policy.maxCallMs + policy.pollIntervalMs + Math.min(LEASE_MARGIN_MS, policy.maxCallMs),
+        leaseTtlMs: hardCapMs + policy.pollIntervalMs + Math.min(LEASE_MARGIN_MS, hardCapMs),
       }),
     );
     // Past the deadline, a task still waiting for a permit gives up (the caller then ends it expired).
@@ -254,9 +247,170 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     return cancel ? null : 'go';
   }
 
+  /**
+   * Places the attempt's call exactly once. A create that failed without an answer may have placed it: the next
+   * step is to look for it by its markers (after it must have landed), and only if none is found to create again.
+   */
+  async function placeCall(attempt: number): Promise<Placed> {
+    const firstTryAt = Date.now();
+    let maybePlacedAt: number | null = null;
+    let backoffMs = 1_000;
+    for (;;) {
+      if (maybePlacedAt !== null) {
+        const found = await finding.findPlacedCall({
+          taskWorkflowId: taskId,
+          attempt,
+          pipeId: input.call.pipeId,
+          toNumber: contact.phone,
+          sentAtMs: maybePlacedAt,
+        });
+        if (found) return { kind: 'created', snapshot: found };
+        maybePlacedAt = null;
+      }
+      if (cancel) return { kind: 'canceled' };
+      if (Date.now() - firstTryAt > CREATE_BUDGET_MS)
+        return { kind: 'rejected', message: 'Unpod did not take the call for 6 hours of tries' };
+      let waitMs = backoffMs;
+      try {
+        const snapshot = await placing.createCall({
+          idempotencyKey: callIdempotencyKey(taskId, attempt),
+          taskWorkflowId: taskId,
+          runId: input.runId,
+          attempt,
+          pipeId: input.call.pipeId,
+          agentId: input.call.agentId,
+          fromNumber: input.call.fromNumber,
+          toNumber: contact.phone,
+          instructions: contact.instructions,
+          data: contact.metadata,
+        });
+        return { kind: 'created', snapshot };
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause;
+        const details =
+          cause instanceof ApplicationFailure
+            ? (cause.details?.[0] as CreateFailureDetails | undefined)
+            : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.accountBlocked) {
+          return {
+            kind: 'blocked',
+            block: details?.block ?? 'unknown',
+            message: details?.blockMessage ?? cause.message,
+          };
+        }
+        if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.rejected) {
+          return { kind: 'rejected', message: cause.message };
+        }
+        // No answer, a 5xx, or the activity timed out (its worker died mid-request): a call may exist.
+        if (details?.placed !== 'no') maybePlacedAt = Date.now();
+        if (details?.retryAfterMs !== undefined) waitMs = Math.max(details.retryAfterMs, 250);
+        backoffMs = Math.min(backoffMs * 2, 60_000);
+      }
+      if (maybePlacedAt === null) await condition(() => cancel !== null, waitMs);
+    }
+  }
+
+  /** Reads the call (the push hint, or a hangup's answer); null when Unpod cannot be reached for an hour. */
+  async function readCall(read: () => Promise<CallSnapshot>): Promise<CallSnapshot | null> {
+    try {
+      return await read();
+    } catch (err) {
+      log.warn('could not read the call', { taskId, error: String(err) });
+      return null;
+    }
+  }
+
+  /**
+   * Waits for the call's end: the watcher's answer, else a push hint read at once, else the hard cap (hang up,
+   * then a grace for the end to show), else the end is recorded as not seen. Never throws for Unpod's sake.
+   */
+  async function awaitEnd(
+    created: CallSnapshot,
+  ): Promise<{ snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> }> {
+    const callId = created.callId;
+    if (isTerminal(created.status)) return { snapshot: created, by: 'create' };
+    let result: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } | null = null;
+    let watchFailed: string | null = null;
+    const scope = new CancellationScope();
+    const watch = scope.run(() =>
+      watching.awaitCallEnd({ callId, pipeId: input.call.pipeId, intervalMs: policy.pollIntervalMs }),
+    );
+    watch.then(
+      (snapshot) => void (result ??= { snapshot, by: 'watch' }),
+      (err: unknown) => void (watchFailed = String(err)),
+    );
+    let capAt = Date.now() + hardCapMs;
+    let capHit = false;
+    let hungUpForCancel = false;
+    const cancelNeedsHangup = () => cancel?.hangup === true && !hungUpForCancel;
+    try {
+      while (!result) {
+        await condition(
+          () => result !== null || watchFailed !== null || hinted.has(callId) || cancelNeedsHangup(),
+          Math.max(1, capAt - Date.now()),
+        );
+        if (result) break;
+        if (hinted.delete(callId)) {
+          const snap = await readCall(() => polling.getCall(callId));
+          if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'push' };
+          continue;
+        }
+        if (cancelNeedsHangup()) {
+          hungUpForCancel = true;
+          const snap = await readCall(() => polling.hangupCall(callId));
+          if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'canceled' };
+          continue;
+        }
+        const unseen = (endReason: string): CallSnapshot => ({
+          ...created,
+          status: 'failed',
+          endReason,
+          endedAt: nowIso(),
+        });
+        if (watchFailed !== null) {
+          log.warn('the call cannot be watched; its end is not known', {
+            taskId,
+            callId,
+            error: watchFailed,
+          });
+          result = { snapshot: unseen('CALL_END_NOT_SEEN'), by: 'unknown' };
+          break;
+        }
+        if (Date.now() >= capAt && !capHit) {
+          capHit = true;
+          log.warn('call exceeded the hard cap; hanging up', { taskId, callId, hardCapMs });
+          const hung = await readCall(() => polling.hangupCall(callId));
+          if (hung && isTerminal(hung.status)) {
+            result = {
+              snapshot: { ...hung, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
+              by: 'hard-cap',
+            };
+            break;
+          }
+          capAt = Date.now() + END_GRACE_MS;
+          continue;
+        }
+        if (Date.now() >= capAt && capHit) {
+          result = { snapshot: unseen('CALL_HARD_CAP_EXCEEDED'), by: 'hard-cap' };
+          break;
+        }
+      }
+    } finally {
+      scope.cancel(); // a no-op once the watch has answered
+    }
+    const end: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } = result;
+    if (capHit && end.by === 'watch')
+      return {
+        snapshot: { ...end.snapshot, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
+        by: 'hard-cap',
+      };
+    return end;
+  }
+
   const outcomes: Outcome[] = [];
   for (let attempt = 1; ; attempt++) {
-    ended = null;
+    hinted.clear();
     current = {
       attempt,
       callId: null,
@@ -271,7 +425,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     state.nextAttemptAt = null;
     setStatus('pending');
 
-    // Permission to dial: not paused, then a permit from the account limiter, dialed within its grace.
+    // Permission to dial: not paused, in the window, a permit from the account limiter; then one call.
     let permit: PermitGrantMessage | null = null;
     let created: CallSnapshot | null = null;
     while (!created) {
@@ -287,79 +441,38 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       }
       current.createdAt = nowIso();
       current.permitGrantedAt = permit.grantedAt;
-      try {
-        created = await placing.createCall({
-          idempotencyKey: callIdempotencyKey(taskId, attempt),
-          taskWorkflowId: taskId,
-          runId: input.runId,
-          attempt,
-          pipeId: input.call.pipeId,
-          agentId: input.call.agentId,
-          fromNumber: input.call.fromNumber,
-          toNumber: contact.phone,
-          instructions: contact.instructions,
-          metadata: contact.metadata,
-        });
-      } catch (err) {
-        const cause =
-          err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        // Counted as dialed now (the limiter cannot know whether a timed-out try reached Unpod).
-        await releasePermit(permit.id);
-        // Unpod refused the call itself (a 4xx): nothing was dialed, and asking again will not change that.
-        // Anything else is a bug or an outage and fails the workflow task, to be fixed and retried.
-        if (!cause?.nonRetryable) throw err;
-        current.status = 'failed';
-        current.endReason = 'CREATE_REJECTED';
-        current.decision = `call not created: ${cause.message}`;
-        state.endReason = 'CREATE_REJECTED';
-        return finish('failed', current.decision);
+      const placed = await placeCall(attempt);
+      if (placed.kind === 'created') {
+        created = placed.snapshot;
+        break;
       }
+      // Nothing was dialed: the permit goes back unused.
+      await releasePermit(permit.id, true);
+      if (placed.kind === 'canceled') return finish('canceled', 'campaign canceled before this attempt');
+      if (placed.kind === 'blocked') {
+        // The whole account cannot dial: pause (the campaign pauses every task) and try again on resume.
+        paused = true;
+        state.waitingFor = `paused: ${placed.message}`;
+        await report({ status: 'pending', blocked: { kind: placed.block, message: placed.message } });
+        continue;
+      }
+      current.status = 'failed';
+      current.endReason = 'CREATE_REJECTED';
+      current.decision = `call not created: ${placed.message}`;
+      state.endReason = 'CREATE_REJECTED';
+      return finish('failed', current.decision);
     }
-    // Known before any await, so webhooks for this call that arrive meanwhile are taken.
     current.callId = created.callId;
     current.createdAt = created.startedAt ?? current.createdAt;
-    const arrived = early.get(created.callId);
-    early.clear();
-    if (arrived && isTerminal(arrived.status)) ended = { snapshot: arrived, by: 'webhook' };
-    else if (isTerminal(created.status)) ended = { snapshot: created, by: 'poll' };
-    else if (arrived) observe(arrived);
+    state.waitingFor = null;
+    // Placed with Unpod and not yet ended (queued, ringing or talking): "active" for the run's counts.
+    setStatus('active');
+    await report({ status: 'active' });
     // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
     await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
 
-    // Wait for the end: the webhook, else a poll every pollIntervalMs, else the hard cap.
-    const deadline = Date.now() + policy.maxCallMs;
-    let hungUpForCancel = false;
-    while (!ended) {
-      const waitMs = Math.max(0, Math.min(policy.pollIntervalMs, deadline - Date.now()));
-      const cancelNeedsHangup = () => cancel?.hangup === true && !hungUpForCancel;
-      await condition(() => ended !== null || cancelNeedsHangup(), waitMs);
-      if (ended) break;
-      const callId = current.callId!;
-      if (cancelNeedsHangup()) {
-        hungUpForCancel = true;
-        const snap = await polling.hangupCall(callId);
-        if (isTerminal(snap.status)) ended = { snapshot: snap, by: 'canceled' };
-        continue;
-      }
-      const snap = await polling.getCall(callId);
-      if (ended) break;
-      if (isTerminal(snap.status)) {
-        ended = { snapshot: snap, by: 'poll' };
-        break;
-      }
-      observe(snap);
-      if (Date.now() >= deadline) {
-        log.warn('call exceeded the hard cap; hanging up', { taskId, callId, maxCallMs: policy.maxCallMs });
-        const hung = await polling.hangupCall(callId);
-        ended = {
-          snapshot: { ...hung, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
-          by: 'hard-cap',
-        };
-      }
-    }
-
+    const end = await awaitEnd(created);
     await releasePermit(permit!.id);
-    const end: { snapshot: CallSnapshot; by: AttemptRecord['endedBy'] } = ended;
     const snap = end.snapshot;
     current.status = snap.status === 'completed' ? 'completed' : 'failed';
     current.endReason = snap.endReason;
@@ -374,8 +487,10 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
 
     const { outcome, known } = classifyEndReason(snap.endReason);
-    if (!known)
+    if (!known) {
       log.warn('unknown end_reason, treated as a generic failure', { taskId, endReason: snap.endReason });
+      unknownEndReason = snap.endReason ?? 'NONE';
+    }
     outcomes.push(outcome);
     const decision = decide(policy, outcomes);
     if (decision.action === 'complete') {

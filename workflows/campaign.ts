@@ -15,12 +15,14 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  ActivityFailure,
   ApplicationFailure,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
-import { BOOKKEEPING, CALLBACK } from './activity-profiles';
+import { BOOKKEEPING, CALLBACK, POLLING } from './activity-profiles';
+import { FAILURE_TYPES, type CreateFailureDetails } from './failures';
 import { callTaskWorkflow } from './call-task';
 import {
   addBatchUpdate,
@@ -47,6 +49,12 @@ import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attribut
 
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
 const callbacks = proxyActivities<Activities>(CALLBACK);
+const unpod = proxyActivities<Activities>(POLLING);
+
+/** Ringing time allowed on top of the pipe's own cap on a call (max_call_duration_s). */
+const RING_ALLOWANCE_MS = 2 * 60_000;
+/** Distinct unknown end_reasons kept in the run's status. */
+const MAX_UNKNOWN_REASONS = 20;
 
 /** Children started in one go (one workflow task); keeps each activation small. */
 const START_CHUNK = 100;
@@ -70,6 +78,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     finals: { completed: 0, failed: 0, skipped: 0, expired: 0, canceled: 0 },
     attempts: 0,
     paused: false,
+    pausedReason: null,
+    unknownEndReasons: {},
     cancel: null,
     startedAt: nowIso(),
     updatedAt: nowIso(),
@@ -132,6 +142,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       updatedAt: s.updatedAt,
       eta,
       continuedAsNew: s.continuedAsNew,
+      pausedReason: s.paused ? (s.pausedReason ?? null) : null,
+      unknownEndReasons: { ...s.unknownEndReasons },
     };
   }
 
@@ -189,16 +201,20 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       },
     },
   );
-  setHandler(pauseSignal, () => {
+  /** A pause by a person (no reason) or by the run itself, when Unpod refuses the whole account's dials. */
+  function pause(reason: string | null): void {
     if (s.paused || s.cancel) return;
     s.paused = true;
+    s.pausedReason = reason;
     touch();
     void tellLimiter({ campaign: input.runId, paused: true });
     void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: true }));
-  });
+  }
+  setHandler(pauseSignal, () => pause(null));
   setHandler(resumeSignal, () => {
     if (!s.paused || s.cancel) return;
     s.paused = false;
+    s.pausedReason = null;
     touch();
     void tellLimiter({ campaign: input.runId, paused: false });
     void broadcast((id) => getExternalWorkflowHandle(id).signal(taskPauseSignal, { paused: false }));
@@ -215,6 +231,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     if (!t) return; // unknown or already final: a duplicate changes nothing
     touch();
     if (e.attemptStarted) s.attempts++;
+    if (e.blocked)
+      pause(`Unpod refused calls for the whole account: ${e.blocked.message}; then resume the run`);
+    if (e.unknownEndReason) {
+      const known = s.unknownEndReasons ?? (s.unknownEndReasons = {});
+      if (e.unknownEndReason in known || Object.keys(known).length < MAX_UNKNOWN_REASONS)
+        known[e.unknownEndReason] = (known[e.unknownEndReason] ?? 0) + 1;
+    }
     if (e.final) {
       open.delete(e.taskId);
       if (e.status in s.finals) s.finals[e.status as keyof typeof s.finals]++;
@@ -254,6 +277,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
             skip,
             paused: s.paused,
             callbackUrl: input.callbackUrl,
+            hardCapMs: s.hardCapMs,
             timing: {
               callingWindow: input.callingWindow,
               timezone: input.timezone,
@@ -294,6 +318,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     }
   }
 
+  // Before anything is dialed: the pipe exists and can dial; its own cap on a call sets the hard cap.
+  if (!input.state) await preflight();
+
   // The account's limiter runs before any task asks it for a permit.
   if (!input.state) {
     await bookkeeping.ensureLimiter(
@@ -301,6 +328,25 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       { campaign: input.runId, weight: input.weight, cap: input.concurrencyCap ?? null, paused: s.paused },
       input.limits,
     );
+  }
+
+  async function preflight(): Promise<void> {
+    try {
+      const p = await unpod.preflight(input.call);
+      for (const w of p.warnings) log.warn('preflight', { warning: w });
+      s.hardCapMs =
+        input.policy.maxCallMs ??
+        (p.maxCallDurationS ? p.maxCallDurationS * 1000 + RING_ALLOWANCE_MS : undefined);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.accountBlocked) {
+        const d = cause.details?.[0] as CreateFailureDetails | undefined;
+        pause(`the run cannot dial: ${d?.blockMessage ?? cause.message}; then resume the run`);
+        return;
+      }
+      // Unpod unreachable for the whole retry budget: dial anyway; each create will say what is wrong.
+      log.warn('preflight could not reach Unpod; going on', { error: String(err) });
+    }
   }
 
   // ---- main loop ----

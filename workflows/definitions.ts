@@ -95,6 +95,9 @@ export interface CampaignProgress {
   /** Estimated finish, from the rate of tasks finished so far; null until there is a rate. */
   eta: string | null;
   continuedAsNew: number;
+  /** Set when the run paused itself (Unpod refused the account's dials): what happened and what to do. */
+  pausedReason: string | null;
+  unknownEndReasons: Record<string, number>;
 }
 
 /** Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1]. */
@@ -111,6 +114,12 @@ export interface CampaignCarriedState {
   finals: Pick<CampaignCounts, 'completed' | 'failed' | 'skipped' | 'expired' | 'canceled'>;
   attempts: number;
   paused: boolean;
+  /** Why the run is paused when it was not a person (Unpod refused the account's dials), in plain words. */
+  pausedReason?: string | null;
+  /** The hard cap on a call, from the policy or the pipe's max_call_duration_s (the preflight). */
+  hardCapMs?: number;
+  /** end_reasons the policy table does not know, with how often each was seen (at most 20 kept). */
+  unknownEndReasons?: Record<string, number>;
   cancel: { hangup: boolean } | null;
   startedAt: string;
   updatedAt: string;
@@ -125,8 +134,8 @@ export interface AttemptRecord {
   status: 'pending' | 'ringing' | 'active' | 'completed' | 'failed';
   endReason: string | null;
   durationS: number | null;
-  /** How the end was learned: the webhook, a poll, or the hard cap. */
-  endedBy: 'webhook' | 'poll' | 'hard-cap' | 'canceled' | null;
+  /** How the end was learned: the watcher's list, an agent's push, the create's own answer, the hard cap. */
+  endedBy: 'watch' | 'push' | 'create' | 'hard-cap' | 'canceled' | 'unknown' | null;
   decision: string | null;
   /** When the account limiter granted this attempt's permit (epoch ms). */
   permitGrantedAt?: number;
@@ -142,6 +151,8 @@ export interface TaskInput {
   skip?: { reason: string; detail: string };
   paused?: boolean;
   callbackUrl?: string;
+  /** The hard cap on one call (the policy's maxCallMs, else the pipe's cap plus ringing time). */
+  hardCapMs?: number;
   /** The campaign's timing, and when the run was created (a call_at before it counts as past). */
   timing?: CampaignTiming & { runCreatedAt: string };
 }
@@ -169,10 +180,14 @@ export interface TaskState {
   updatedAt: string;
 }
 
-/** What a call looks like when it reaches a task: from a webhook or a poll. */
+/** What a call looks like when it reaches a task: from the watcher, a push hint or a read. */
 export interface CallSnapshot {
   callId: string;
+  /** Unpod's status read into five states (src/unpod/end-reasons.ts). */
   status: 'pending' | 'ringing' | 'active' | 'completed' | 'failed';
+  /** Unpod's own word (connected, notConnected, completed…), for display. */
+  unpodStatus?: string;
+  /** Normalised: upper case, underscores (agent_end_call → AGENT_END_CALL). */
   endReason: string | null;
   startedAt: string | null;
   endedAt: string | null;
@@ -192,6 +207,10 @@ export interface TaskEvent {
   attemptStarted?: number;
   /** Waiting for a limit that will not free up soon (the day's task budget). */
   waiting?: 'tasks_per_day';
+  /** Unpod refused the dial for the whole account: the campaign pauses with this reason. */
+  blocked?: { kind: string; message: string };
+  /** On a final event: an end_reason the policy table does not know (counted in the run's status). */
+  unknownEndReason?: string;
   final?: boolean;
 }
 
@@ -213,8 +232,8 @@ export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
 export const progressQuery = defineQuery<CampaignProgress>('progress');
 
 // ---------- callTaskWorkflow ----------
-export const callEndedSignal = defineSignal<[CallSnapshot]>('callEnded');
-export const callStatusSignal = defineSignal<[CallSnapshot]>('callStatus');
+/** An AgentRunner's call_end push (our HTTP endpoint): read the call now instead of at the watcher's next list. */
+export const callEndHintSignal = defineSignal<[{ callId: string }]>('callEndHint');
 export const taskPauseSignal = defineSignal<[{ paused: boolean }]>('taskPause');
 export const taskCancelSignal = defineSignal<[{ hangup: boolean }]>('taskCancel');
 export const taskStatusQuery = defineQuery<TaskState>('status');

@@ -16,14 +16,27 @@ export const OUTCOME_BY_END_REASON: Readonly<Record<string, Outcome>> = {
   SIP_FAILED_WRONG_NUMBER: 'permanent',
   SIP_FAILED_NUMBER_BLOCKED: 'permanent',
   IDLE_TIMEOUT: 'failure',
+  // Seen in Unpod's own material beside the lifecycle page's ten (session.end(), call logs, task outputs).
+  AGENT_END_CALL: 'completed',
+  CALLER_HANGUP: 'completed',
+  CUSTOMER_ENDED_CALL: 'completed',
+  NO_ANSWER: 'no_answer',
 };
+
+/** `agent_end_call`, `customer-ended-call` → AGENT_END_CALL, CUSTOMER_ENDED_CALL (as src/unpod/end-reasons.ts). */
+export function normalizeReason(reason: string): string {
+  return reason
+    .trim()
+    .replace(/[\s-]+/g, '_')
+    .toUpperCase();
+}
 
 /** Unknown reasons are a generic failure (the docs: "treat unknown reasons as a generic failure and log them"). */
 export function classifyEndReason(endReason: string | null | undefined): {
   outcome: Outcome;
   known: boolean;
 } {
-  const outcome = endReason ? OUTCOME_BY_END_REASON[endReason] : undefined;
+  const outcome = endReason ? OUTCOME_BY_END_REASON[normalizeReason(endReason)] : undefined;
   return outcome ? { outcome, known: true } : { outcome: 'failure', known: false };
 }
 
@@ -41,10 +54,16 @@ export interface CampaignPolicy {
   failure: RetryRule;
   /** Added to every retry delay, so a retry lands at another time of day than the failed attempt. */
   retryShiftMs: number;
-  /** How long to wait for the call-ended webhook before asking Unpod (getCall), and between asks. */
+  /**
+   * End detection: how often the worker lists Unpod's live calls (one request for all the calls it watches; the
+   * shortest interval among them wins, never under a second).
+   */
   pollIntervalMs: number;
-  /** Hard cap from dial to end: a call still open then is hung up and counted as a failure. */
-  maxCallMs: number;
+  /**
+   * Hard cap from dial to end: a call still open then is hung up and counted as a failure. Unset: the pipe's own
+   * `max_call_duration_s` (Unpod's cap, default 3600 s) plus ringing time, read before the run dials.
+   */
+  maxCallMs?: number;
 }
 
 const MINUTE = 60_000;
@@ -56,8 +75,7 @@ export const DEFAULT_POLICY: CampaignPolicy = {
   voicemail: { retry: true, maxRetries: 1, delayMs: 4 * HOUR },
   failure: { maxRetries: 1, delayMs: 30 * MINUTE },
   retryShiftMs: 0,
-  pollIntervalMs: 2 * MINUTE,
-  maxCallMs: 45 * MINUTE,
+  pollIntervalMs: 1_000,
 };
 
 export type Decision =

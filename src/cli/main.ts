@@ -142,14 +142,14 @@ export function buildProgram(config: () => Config): Command {
 
   program
     .command('server')
-    .description('run the HTTP server (webhooks, health) against TEMPORAL_ADDRESS')
+    .description('run the HTTP server (API, console, health, agent push) against TEMPORAL_ADDRESS')
     .action(async () => {
       const c = config();
       const client = await connectClient(c);
       const http = await startHttpServer({
         temporal: client,
         taskQueue: c.temporal.taskQueue,
-        webhookSecret: c.unpod.webhookSecret,
+        agentPushSecret: c.agentPushSecret,
         host: c.http.host,
         port: c.http.port,
         api: apiOptionsFromConfig(c),
@@ -164,15 +164,19 @@ export function buildProgram(config: () => Config): Command {
   program
     .command('simulator')
     .description('run the Unpod simulator standalone')
-    .option('--webhook-url <url>', 'where to POST call events', undefined)
-    .action(async (o: { webhookUrl?: string }) => {
+    .option(
+      '--agent-push-url <url>',
+      'where the simulated agents POST their call_end push (AGENT_PUSH_SECRET signs it)',
+    )
+    .action(async (o: { agentPushUrl?: string }) => {
       const c = config();
       const sim = await startSimulator({
         host: c.env.SIMULATOR_HOST,
         port: c.env.SIMULATOR_PORT,
         speed: c.env.SIMULATOR_SPEED,
-        webhookUrl: o.webhookUrl ?? `${c.http.publicUrl}/webhooks/unpod`,
-        webhookSecret: c.unpod.webhookSecret,
+        ...(o.agentPushUrl && c.agentPushSecret
+          ? { agentPush: { url: o.agentPushUrl, secret: c.agentPushSecret } }
+          : {}),
         accounts: [
           {
             apiKey: c.env.SIMULATOR_API_KEY,

@@ -11,8 +11,8 @@ import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { startDevServer } from '../temporal/dev-server';
 import { connectClient, connectNative, temporalAddress } from '../temporal/connect';
-import { UnpodClient } from '../unpod';
-import { createWorker } from '../worker/worker';
+import { CallWatcher } from '../unpod/call-watcher';
+import { createWorker, unpodClientFromConfig } from '../worker/worker';
 
 export interface RunningStack {
   temporalAddress: string;
@@ -53,8 +53,6 @@ export async function startStack(
         host: e.SIMULATOR_HOST,
         port: e.SIMULATOR_PORT,
         speed: e.SIMULATOR_SPEED,
-        webhookUrl: `${config.http.publicUrl}/webhooks/unpod`,
-        webhookSecret: config.unpod.webhookSecret,
         accounts: [
           {
             apiKey: e.SIMULATOR_API_KEY,
@@ -68,11 +66,8 @@ export async function startStack(
       stops.push(() => simulator!.close());
     }
 
-    const unpod = new UnpodClient({
-      baseUrl: config.unpod.baseUrl,
-      apiKey: config.unpod.apiKey,
-      timeoutMs: config.unpod.timeoutMs,
-    });
+    const unpod = unpodClientFromConfig(config);
+    const watcher = new CallWatcher(unpod, { log: (msg) => log(`watcher: ${msg}`) });
     stops.push(() => unpod.close());
     const client = await connectClient(config, address);
     stops.push(() => client.connection.close());
@@ -85,6 +80,8 @@ export async function startStack(
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       unpod,
+      watcher,
+      landingDelayMs: config.unpod.landingDelayMs,
       callbackSigningSecret: config.api.callbackSigningSecret,
       tuning: {
         maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
@@ -96,13 +93,14 @@ export async function startStack(
     const running = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
+      watcher.drain('stack stopping');
       await running;
     });
 
     const http = await startHttpServer({
       temporal: client,
       taskQueue: config.temporal.taskQueue,
-      webhookSecret: config.unpod.webhookSecret,
+      agentPushSecret: config.agentPushSecret,
       host: config.http.host,
       port: config.http.port,
       api: apiOptionsFromConfig(config),
@@ -129,7 +127,7 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Temporal        ${s.temporalAddress}${s.uiUrl ? `  (Web UI ${s.uiUrl}, data ${config.env.TEMPORAL_DB_FILE})` : '  (external)'}`,
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
-    `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready, POST /webhooks/unpod)`,
+    `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready${config.agentPushSecret ? ', POST /v1/agent-events' : ''})`,
     ...(config.api.keys.includes(LOCAL_DEV_API_KEY)
       ? [
           `API key         Authorization: Token ${LOCAL_DEV_API_KEY.key}  (space ${LOCAL_DEV_API_KEY.space}; set API_KEYS for your own)`,

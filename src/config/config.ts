@@ -36,10 +36,19 @@ export const envSchema = z
     // Unpod: both set means "talk to this account"; both unset means "start and use the simulator".
     UNPOD_BASE_URL: optionalString.pipe(z.url().optional()),
     UNPOD_API_KEY: optionalString,
-    UNPOD_WEBHOOK_SECRET: z.string().min(8).default('whsec_simulator'),
+    /** The SDK's auth strategies (`_auth.py`): bearer (direct, the default), token or jwt (+ Org-Handle). */
+    UNPOD_AUTH_SCHEME: z.enum(['bearer', 'token', 'jwt']).default('bearer'),
+    UNPOD_ORG_HANDLE: optionalString,
+    UNPOD_PRODUCT_ID: optionalString,
+    /** Header for an idempotency key on creates; unset (the default): none is sent — Unpod documents none. */
+    UNPOD_IDEMPOTENCY_HEADER: optionalString,
     UNPOD_PIPE_ID: z.string().min(1).default('pipe_default'),
     UNPOD_AGENT_ID: optionalString,
     UNPOD_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** After a create lost its answer, how long until a call it placed must be listed (then it is looked for). */
+    UNPOD_LANDING_DELAY_MS: z.coerce.number().int().positive().default(15_000),
+    /** Signs an AgentRunner's call_end push to POST /v1/agent-events; unset: the route is off. */
+    AGENT_PUSH_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
 
     // The simulator, when it is used.
     SIMULATOR_HOST: z.string().default('127.0.0.1'),
@@ -50,7 +59,7 @@ export const envSchema = z
     // Our HTTP server (webhooks in, health, API).
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
-    /** Base URL under which Unpod reaches our webhook receiver; defaults to http://HTTP_HOST:HTTP_PORT. */
+    /** Base URL under which agents reach our push endpoint; defaults to http://HTTP_HOST:HTTP_PORT. */
     PUBLIC_URL: optionalString.pipe(z.url().optional()),
     /**
      * API keys of the /api/v2 endpoints, each scoped to one space: JSON (`{"key":"space"}` or
@@ -78,7 +87,7 @@ export const envSchema = z
     CORS_ALLOW_METHODS: z.string().default('*'),
     CORS_ALLOW_HEADERS: z.string().default('*'),
     CORS_ALLOW_CREDENTIALS: bool,
-    /** Secret that signs the callbacks we POST to a run's callback_url (same scheme as Unpod's webhooks). */
+    /** Secret that signs the callbacks we POST to a run's callback_url (the push endpoint's scheme). */
     CALLBACK_SIGNING_SECRET: optionalString.pipe(
       z.string().min(16, 'must be at least 16 characters').optional(),
     ),
@@ -91,7 +100,8 @@ export const envSchema = z
 
     // Worker tuning.
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1000),
-    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+    /** Each live call holds one (its end is awaited by a heartbeating activity): keep it above the concurrency. */
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(2000),
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
     WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
     /** How often `unpod-campaigns worker` logs its stats; 0: never. */
@@ -205,11 +215,17 @@ export interface Config {
     baseUrl: string;
     apiKey: string;
     useSimulator: boolean;
-    webhookSecret: string;
+    authScheme: 'bearer' | 'token' | 'jwt';
+    orgHandle?: string;
+    productId?: string;
+    idempotencyHeader?: string;
     pipeId: string;
     agentId?: string;
     timeoutMs: number;
+    landingDelayMs: number;
   };
+  /** The push accelerator's secret (AGENT_PUSH_SECRET); undefined: POST /v1/agent-events is off. */
+  agentPushSecret: string | undefined;
   http: { host: string; port: number; publicUrl: string };
   api: {
     keys: ApiKeyEntry[];
@@ -253,11 +269,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       useSimulator,
       baseUrl: e.UNPOD_BASE_URL ?? `http://${e.SIMULATOR_HOST}:${e.SIMULATOR_PORT}`,
       apiKey: e.UNPOD_API_KEY ?? e.SIMULATOR_API_KEY,
-      webhookSecret: e.UNPOD_WEBHOOK_SECRET,
+      authScheme: e.UNPOD_AUTH_SCHEME,
+      orgHandle: e.UNPOD_ORG_HANDLE,
+      productId: e.UNPOD_PRODUCT_ID,
+      idempotencyHeader: e.UNPOD_IDEMPOTENCY_HEADER,
       pipeId: e.UNPOD_PIPE_ID,
       agentId: e.UNPOD_AGENT_ID,
       timeoutMs: e.UNPOD_TIMEOUT_MS,
+      landingDelayMs: e.UNPOD_LANDING_DELAY_MS,
     },
+    agentPushSecret: e.AGENT_PUSH_SECRET,
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,

@@ -5,14 +5,14 @@
 import type { Client } from '@temporalio/client';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../unpod/paths';
+import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../unpod/paths';
 import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
 import { createAuthorizer } from './auth';
 import { registerErrorHandler } from './error-handler';
 import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
 import { openApiRoutes } from './openapi';
-import { webhookRoutes } from './webhook-routes';
+import { agentPushRoutes } from './agent-push-routes';
 
 type LoggerOption = Exclude<FastifyServerOptions['logger'], undefined>;
 
@@ -20,17 +20,18 @@ export interface HttpServerDeps {
   temporal: Client;
   /** For /ready: a worker must be polling it. */
   taskQueue: string;
-  webhookSecret: string;
-  /** Accepted age (either way) of a webhook's signed timestamp, seconds. Default 300. */
-  webhookToleranceS?: number;
+  /** AGENT_PUSH_SECRET: signs an AgentRunner's call_end push (POST /v1/agent-events); unset: no such route. */
+  agentPushSecret?: string;
+  /** Accepted age (either way) of a push's signed timestamp, seconds. Default 300. */
+  pushToleranceS?: number;
   /** `true`, or pino options. Default false. Signature headers are always redacted. */
   logger?: LoggerOption;
-  /** Current time in ms, for the webhook timestamp tolerance (tests). */
+  /** Current time in ms, for the push timestamp tolerance (tests). */
   now?: () => number;
   /** Deadline of each readiness check, ms. Default 2000. */
   readyCheckTimeoutMs?: number;
-  /** Deadline of the webhook's signal to Temporal, ms; past it the sender gets 503 and retries. Default 5000. */
-  webhookSignalTimeoutMs?: number;
+  /** Deadline of a push's signal to Temporal, ms; past it the sender gets 503. Default 5000. */
+  pushSignalTimeoutMs?: number;
   /** The /api/v2 surface (keys, defaults, limits, permission hooks). Absent: no API key is valid (401). */
   api?: ApiOptions;
   /** CORS as the Runner's ServeOptions; default: any origin, method and header, credentials allowed. */
@@ -47,8 +48,8 @@ export interface CorsSettings {
 }
 
 const REDACT = [
-  `req.headers["${WEBHOOK_SIGNATURE_HEADER}"]`,
-  `req.headers["${WEBHOOK_TIMESTAMP_HEADER}"]`,
+  `req.headers["${PUSH_SIGNATURE_HEADER}"]`,
+  `req.headers["${PUSH_TIMESTAMP_HEADER}"]`,
   'req.headers.authorization',
 ];
 
@@ -80,13 +81,15 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     taskQueue: deps.taskQueue,
     checkTimeoutMs: deps.readyCheckTimeoutMs,
   });
-  await app.register(webhookRoutes, {
-    temporal: deps.temporal,
-    webhookSecret: deps.webhookSecret,
-    toleranceS: deps.webhookToleranceS,
-    now: deps.now,
-    signalTimeoutMs: deps.webhookSignalTimeoutMs,
-  });
+  if (deps.agentPushSecret) {
+    await app.register(agentPushRoutes, {
+      temporal: deps.temporal,
+      secret: deps.agentPushSecret,
+      toleranceS: deps.pushToleranceS,
+      now: deps.now,
+      signalTimeoutMs: deps.pushSignalTimeoutMs,
+    });
+  }
   const api: ApiOptions = deps.api ?? {
     keys: [],
     defaultAccount: 'acct_default',

@@ -1,14 +1,18 @@
 /**
- * The typed Unpod API client: one pooled undici dispatcher, every response parsed with the zod schemas in
- * schemas.ts, every failure an UnpodError with a stable code and a `retryable` verdict.
+ * The typed Unpod client, speaking what Unpod's own Python SDK sends (unpod 0.5.0, `management/_http.py`,
+ * `_auth.py`, `calls.py`; docs/unpod-contract.md): host-root `/api/…` paths, `Authorization: Bearer <key>` by
+ * default (or `Token` / `JWT` with `Org-Handle` for the platform proxy), a fresh `X-Request-Id` per request,
+ * answers unwrapped from their envelopes and read tolerantly.
  *
  * There is deliberately no retry loop here: Temporal's activity retries are the one retry layer, and they read
- * `retryable` / `retryAfterMs` off the error. The API key lives only in the request headers built per call; it
- * is never put on an error, and any echo of it in a response body is redacted before it reaches one.
+ * `retryable` / `retryAfterMs` off the error. What the client does honour by itself is the account's rate-limit
+ * window: after an answer saying `X-RateLimit-Remaining: 0`, the next request waits for `X-RateLimit-Reset`.
+ * The API key lives only in the headers built per request; any echo of it in a body is redacted.
  */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { CallStatus } from './end-reasons';
 import {
   UnpodAbortError,
   UnpodError,
@@ -21,130 +25,102 @@ import {
   isUnpodError,
   parseRetryAfter,
 } from './errors';
-import { IDEMPOTENCY_HEADER, unpodPaths } from './paths';
+import { IN_FLIGHT_FILTER, unpodPaths } from './paths';
 import {
-  agentListSchema,
   callListSchema,
-  callLogListSchema,
   callSchema,
   errorBodySchema,
-  sessionListSchema,
-  sessionSchema,
-  spaceListSchema,
-  taskSchema,
-  v1RunListSchema,
-  v2EnvelopeSchema,
-  v2ErrorSchema,
-  v2RunSchema,
-  v2RunTaskSchema,
-  type Call,
+  numberListSchema,
+  pipeSchema,
+  unwrapData,
   type CreateCallRequest,
-  type CreateTaskRequest,
+  type Pipe,
+  type UnpodCall,
 } from './schemas';
 
+/** The SDK's three auth strategies (`_auth.py`). */
+export type UnpodAuthScheme = 'bearer' | 'token' | 'jwt';
+
 export interface UnpodClientOptions {
-  /** e.g. https://api.unpod.ai or http://127.0.0.1:4010 (a path prefix is kept). */
+  /** e.g. https://api.unpod.ai (the SDK's default host) or http://127.0.0.1:4010; `/api/…` paths go from its origin. */
   baseUrl: string;
   apiKey: string;
+  /** Default 'bearer' (the SDK's direct mode); 'token' / 'jwt' for the backend-core proxy. */
+  authScheme?: UnpodAuthScheme;
+  /** Sent as `Org-Handle` when set (the proxy modes need it on most v2 endpoints). */
+  orgHandle?: string;
+  /** Sent as `Product-ID` when set (telephony endpoints). */
+  productId?: string;
+  /**
+   * Header to carry an idempotency key on creates, when set. Unpod documents none; the engine never depends on
+   * it (a lost create is found again by listing), so this is off unless configured.
+   */
+  idempotencyHeader?: string;
   /** Per-request deadline covering connect, headers and body. Default 10_000. */
   timeoutMs?: number;
   /** undici Pool size (connections to the origin). Default 32. Ignored when `dispatcher` is given. */
   connections?: number;
   /** Injected dispatcher (Agent, MockAgent, a shared Pool…). The client does not close one it did not create. */
   dispatcher?: Dispatcher;
+  /** Longest wait for an exhausted rate-limit window before a request goes anyway. Default 60_000. */
+  maxRateWaitMs?: number;
 }
 
 export interface RequestOptions {
   signal?: AbortSignal;
 }
 export interface CreateOptions extends RequestOptions {
-  /** Sent as the Idempotency-Key header: the same key never places a second call. */
+  /** Sent under `idempotencyHeader` when the client has one; ignored otherwise. */
   idempotencyKey?: string;
 }
 
-export type CallList = z.infer<typeof callListSchema>;
-export type Session = z.infer<typeof sessionSchema>;
-export type SessionList = z.infer<typeof sessionListSchema>;
-export type SpaceList = z.infer<typeof spaceListSchema>;
-export type AgentList = z.infer<typeof agentListSchema>;
-export type Task = z.infer<typeof taskSchema>;
-export type V1RunList = z.infer<typeof v1RunListSchema>;
-export type CallLogList = z.infer<typeof callLogListSchema>;
-export type V2Run = z.infer<typeof v2RunSchema>;
-export type V2RunTask = z.infer<typeof v2RunTaskSchema>;
-export interface V2Envelope<T> {
-  count: number;
-  status_code: number;
-  message: string;
-  data: T[];
-}
-
 export interface CallListQuery {
-  status?: CallStatus;
-  limit?: number;
-  offset?: number;
-}
-export interface SessionListQuery {
-  call_id?: string;
-  limit?: number;
-  offset?: number;
-}
-export interface V2Query {
-  page?: number;
-  page_size?: number;
+  /** `call_status`: a status, or `in_flight` (IN_FLIGHT_FILTER) for every call not yet ended. */
   status?: string;
+  pipeId?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECTIONS = 32;
-
-const v2RunEnvelopeSchema = v2EnvelopeSchema(v2RunSchema);
-const v2RunTaskEnvelopeSchema = v2EnvelopeSchema(v2RunTaskSchema);
+const SCHEME_WORD: Record<UnpodAuthScheme, string> = { bearer: 'Bearer', token: 'Token', jwt: 'JWT' };
 
 type QueryValue = string | number | undefined;
 
 interface SendOptions<S extends z.ZodTypeAny> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST';
   path: string;
   query?: Record<string, QueryValue> | undefined;
   body?: unknown;
   idempotencyKey?: string | undefined;
   signal?: AbortSignal | undefined;
   schema: S;
+  /** An empty 2xx body is a success with this value (hangup may answer with nothing). */
+  empty?: () => z.infer<S>;
 }
 
 export class UnpodClient {
   readonly calls: {
-    create(req: CreateCallRequest, opts?: CreateOptions): Promise<Call>;
-    get(callId: string, opts?: RequestOptions): Promise<Call>;
-    list(q?: CallListQuery, opts?: RequestOptions): Promise<CallList>;
-    hangup(callId: string, opts?: RequestOptions): Promise<Call>;
+    create(req: CreateCallRequest, opts?: CreateOptions): Promise<UnpodCall>;
+    get(callId: string, opts?: RequestOptions): Promise<UnpodCall>;
+    list(q?: CallListQuery, opts?: RequestOptions): Promise<UnpodCall[]>;
+    /** Every call not yet ended (`?call_status=in_flight`), optionally for one pipe. */
+    listInFlight(pipeId?: string, opts?: RequestOptions): Promise<UnpodCall[]>;
+    hangup(callId: string, opts?: RequestOptions): Promise<UnpodCall | null>;
   };
-  readonly sessions: {
-    list(q?: SessionListQuery, opts?: RequestOptions): Promise<SessionList>;
-    get(sessionId: string, opts?: RequestOptions): Promise<Session>;
-  };
-  readonly spaces: { list(opts?: RequestOptions): Promise<SpaceList> };
-  readonly agents: { list(spaceToken: string, opts?: RequestOptions): Promise<AgentList> };
-  readonly tasks: { create(req: CreateTaskRequest, opts?: CreateOptions): Promise<Task> };
-  readonly runs: { list(q: { task_id?: string }, opts?: RequestOptions): Promise<V1RunList> };
-  readonly callLogs: { list(q: { space_token: string }, opts?: RequestOptions): Promise<CallLogList> };
-  readonly v2: {
-    runs(spaceToken: string, q?: V2Query, opts?: RequestOptions): Promise<V2Envelope<V2Run>>;
-    runTasks(
-      spaceToken: string,
-      runId: string,
-      q?: V2Query,
-      opts?: RequestOptions,
-    ): Promise<V2Envelope<V2RunTask>>;
-  };
+  readonly pipes: { get(pipeId: string, opts?: RequestOptions): Promise<Pipe> };
+  readonly numbers: { list(opts?: RequestOptions): Promise<z.infer<typeof numberListSchema>> };
 
   readonly #origin: string;
   readonly #basePath: string;
   readonly #apiKey: string;
+  readonly #authHeaders: Record<string, string>;
+  readonly #idempotencyHeader: string | undefined;
   readonly #timeoutMs: number;
+  readonly #maxRateWaitMs: number;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  /** Epoch ms until which the account's rate-limit window is spent (X-RateLimit-Remaining: 0). */
+  #rateBlockedUntil = 0;
 
   constructor(opts: UnpodClientOptions) {
     let url: URL;
@@ -161,11 +137,18 @@ export class UnpodClient {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
       throw new TypeError('UnpodClient: timeoutMs must be > 0');
+    const scheme = opts.authScheme ?? 'bearer';
+    if (!(scheme in SCHEME_WORD)) throw new TypeError(`UnpodClient: authScheme must be bearer, token or jwt`);
 
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#apiKey = opts.apiKey;
+    this.#authHeaders = { authorization: `${SCHEME_WORD[scheme]} ${opts.apiKey}` };
+    if (opts.orgHandle) this.#authHeaders['org-handle'] = opts.orgHandle;
+    if (opts.productId) this.#authHeaders['product-id'] = opts.productId;
+    this.#idempotencyHeader = opts.idempotencyHeader?.toLowerCase() || undefined;
     this.#timeoutMs = timeoutMs;
+    this.#maxRateWaitMs = opts.maxRateWaitMs ?? 60_000;
     if (opts.dispatcher) {
       this.#dispatcher = opts.dispatcher;
       this.#ownsDispatcher = false;
@@ -195,97 +178,32 @@ export class UnpodClient {
         this.#send({
           method: 'GET',
           path: unpodPaths.calls(),
-          query: { ...q },
+          query: { call_status: q?.status, pipe_id: q?.pipeId },
           signal: o?.signal,
           schema: callListSchema,
         }),
+      listInFlight: (pipeId, o) => this.calls.list({ status: IN_FLIGHT_FILTER, pipeId }, o),
+      // `calls.py` hangup: POST with no body; "the answer may be empty".
       hangup: (callId, o) =>
         this.#send({
           method: 'POST',
           path: unpodPaths.callHangup(callId),
-          body: {},
           signal: o?.signal,
-          schema: callSchema,
+          schema: callSchema.nullable(),
+          empty: () => null,
         }),
     };
-    this.sessions = {
-      list: (q, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.sessions(),
-          query: { ...q },
-          signal: o?.signal,
-          schema: sessionListSchema,
-        }),
-      get: (sessionId, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.session(sessionId),
-          signal: o?.signal,
-          schema: sessionSchema,
-        }),
+    this.pipes = {
+      get: (pipeId, o) =>
+        this.#send({ method: 'GET', path: unpodPaths.pipe(pipeId), signal: o?.signal, schema: pipeSchema }),
     };
-    this.spaces = {
+    this.numbers = {
       list: (o) =>
-        this.#send({ method: 'GET', path: unpodPaths.spaces(), signal: o?.signal, schema: spaceListSchema }),
-    };
-    this.agents = {
-      list: (spaceToken, o) =>
         this.#send({
           method: 'GET',
-          path: unpodPaths.agents(),
-          query: { space_token: spaceToken },
+          path: unpodPaths.numbers(),
           signal: o?.signal,
-          schema: agentListSchema,
-        }),
-    };
-    this.tasks = {
-      create: (req, o) =>
-        this.#send({
-          method: 'POST',
-          path: unpodPaths.tasks(),
-          body: req,
-          idempotencyKey: o?.idempotencyKey,
-          signal: o?.signal,
-          schema: taskSchema,
-        }),
-    };
-    this.runs = {
-      list: (q, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.runs(),
-          query: { ...q },
-          signal: o?.signal,
-          schema: v1RunListSchema,
-        }),
-    };
-    this.callLogs = {
-      list: (q, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.callLogs(),
-          query: { ...q },
-          signal: o?.signal,
-          schema: callLogListSchema,
-        }),
-    };
-    this.v2 = {
-      runs: (spaceToken, q, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.v2Runs(spaceToken),
-          query: { ...q },
-          signal: o?.signal,
-          schema: v2RunEnvelopeSchema,
-        }),
-      runTasks: (spaceToken, runId, q, o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.v2RunTasks(spaceToken, runId),
-          query: { ...q },
-          signal: o?.signal,
-          schema: v2RunTaskEnvelopeSchema,
+          schema: numberListSchema,
         }),
     };
   }
@@ -295,20 +213,38 @@ export class UnpodClient {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
 
+  /** `/api/…` from the origin, as `_http.py` `_url` does; anything else under the base URL's path. */
+  #target(path: string, query: Record<string, QueryValue> | undefined): string {
+    return (path.startsWith('/api/') ? path : this.#basePath + path) + buildQuery(query);
+  }
+
+  async #waitForRateWindow(signal: AbortSignal | undefined): Promise<void> {
+    const waitMs = Math.min(this.#rateBlockedUntil - Date.now(), this.#maxRateWaitMs);
+    if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined).catch(() => undefined);
+  }
+
+  #noteRateHeaders(headers: Record<string, string | string[] | undefined>): void {
+    const remaining = Number(first(headers['x-ratelimit-remaining']));
+    const reset = Number(first(headers['x-ratelimit-reset']));
+    if (remaining === 0 && Number.isFinite(reset) && reset > 0) {
+      this.#rateBlockedUntil = Math.max(this.#rateBlockedUntil, reset * 1000);
+    }
+  }
+
   async #send<S extends z.ZodTypeAny>(o: SendOptions<S>): Promise<z.infer<S>> {
-    const path = this.#basePath + o.path + buildQuery(o.query);
-    const isV2 = o.path.startsWith('/api/v2/');
+    const path = this.#target(o.path, o.query);
     const headers: Record<string, string> = {
+      ...this.#authHeaders,
       accept: 'application/json',
-      authorization: `${isV2 ? 'Token' : 'Bearer'} ${this.#apiKey}`,
+      'content-type': 'application/json',
+      'x-request-id': randomUUID(),
     };
-    let body: string | undefined;
-    if (o.body !== undefined) body = JSON.stringify(o.body);
-    // The v2 docs list Content-Type as required even on GET.
-    if (body !== undefined || isV2) headers['content-type'] = 'application/json';
-    if (o.idempotencyKey !== undefined) headers[IDEMPOTENCY_HEADER] = o.idempotencyKey;
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    if (o.idempotencyKey !== undefined && this.#idempotencyHeader)
+      headers[this.#idempotencyHeader] = o.idempotencyKey;
 
     const ctx = { method: o.method, path };
+    await this.#waitForRateWindow(o.signal);
     const timeoutSignal = AbortSignal.timeout(this.#timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeoutSignal]) : timeoutSignal;
 
@@ -332,10 +268,12 @@ export class UnpodClient {
     } catch (err) {
       throw this.#transportError(err, ctx, o.signal, timeoutSignal);
     }
+    this.#noteRateHeaders(responseHeaders);
 
     if (statusCode < 200 || statusCode > 299) {
-      throw this.#httpError(statusCode, responseHeaders, text, ctx, o.idempotencyKey !== undefined);
+      throw this.#httpError(statusCode, responseHeaders, text, ctx);
     }
+    if (text.trim() === '' && o.empty) return o.empty();
 
     let json: unknown;
     try {
@@ -346,30 +284,19 @@ export class UnpodClient {
         { ...ctx, statusCode, field: '', cause: err },
       );
     }
+    const payload = unwrapData(json);
+    if (o.empty && isEmptyObject(payload)) return o.empty();
 
-    // v2 signals business-logic failures with 206 and `{ message, errors }` instead of the envelope.
-    if (isV2 && statusCode === 206) {
-      const e = v2ErrorSchema.safeParse(json);
-      const detail = e.success
-        ? joinDetail(e.data.message, e.data.errors)
-        : excerpt(this.#redact(text), MAX_DETAIL_CHARS);
-      throw new UnpodHttpError(`Unpod ${ctx.method} ${ctx.path} failed (206): ${this.#redact(detail)}`, {
-        ...ctx,
-        statusCode,
-        detail: excerpt(this.#redact(detail), MAX_DETAIL_CHARS),
-      });
-    }
-
-    const parsed = o.schema.safeParse(json);
+    const parsed = o.schema.safeParse(payload);
     if (!parsed.success) {
       const issues = parsed.error.issues
         .slice(0, 10)
-        .map((i) => ({ path: formatPath(i.path), message: i.message }));
-      const first = issues[0] ?? { path: '', message: 'invalid' };
-      const where = first.path === '' ? 'the body' : `"${first.path}"`;
+        .map((i) => ({ path: i.path.map((p) => String(p)).join('.'), message: i.message }));
+      const firstIssue = issues[0] ?? { path: '', message: 'invalid' };
+      const where = firstIssue.path === '' ? 'the body' : `"${firstIssue.path}"`;
       throw new UnpodResponseError(
-        `Unpod ${ctx.method} ${ctx.path} answered ${statusCode} with an unexpected body: ${where}: ${first.message}`,
-        { ...ctx, statusCode, field: first.path, issues },
+        `Unpod ${ctx.method} ${ctx.path} answered ${statusCode} with an unexpected body: ${where}: ${firstIssue.message}`,
+        { ...ctx, statusCode, field: firstIssue.path, issues },
       );
     }
     return parsed.data as z.infer<S>;
@@ -380,15 +307,16 @@ export class UnpodClient {
     headers: Record<string, string | string[] | undefined>,
     text: string,
     ctx: { method: string; path: string },
-    idempotent: boolean,
   ): UnpodHttpError {
     const detail = excerpt(this.#redact(errorDetail(text)), MAX_DETAIL_CHARS) || undefined;
-    const retryAfter = headers['retry-after'];
-    const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    let retryAfterMs = parseRetryAfter(first(headers['retry-after']));
+    if (retryAfterMs === null && statusCode === 429) {
+      const reset = Number(first(headers['x-ratelimit-reset']));
+      if (Number.isFinite(reset) && reset > 0) retryAfterMs = Math.max(0, reset * 1000 - Date.now());
+    }
     const message = `Unpod ${ctx.method} ${ctx.path} failed with ${statusCode}${detail ? `: ${detail}` : ''}`;
-    if (statusCode === 429)
-      return new UnpodRateLimitError(message, { ...ctx, detail, retryAfterMs, idempotent });
-    return new UnpodHttpError(message, { ...ctx, statusCode, detail, retryAfterMs, idempotent });
+    if (statusCode === 429) return new UnpodRateLimitError(message, { ...ctx, detail, retryAfterMs });
+    return new UnpodHttpError(message, { ...ctx, statusCode, detail, retryAfterMs });
   }
 
   #transportError(
@@ -451,6 +379,14 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
 ]);
 
+function first(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
 /** The error's code, looking inside an AggregateError (happy-eyeballs connects fail with one). */
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -465,19 +401,34 @@ function errorCode(err: unknown): string | undefined {
 function buildQuery(q: Record<string, QueryValue> | undefined): string {
   if (!q) return '';
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.append(k, String(v));
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.append(k, String(v));
   const s = params.toString();
   return s ? `?${s}` : '';
 }
 
-/** The API's own error text: `detail`, `message`, `errors`, or the raw body. */
+/** The API's own error text, from any of the shapes Unpod uses, or the raw body. */
 function errorDetail(text: string): string {
   try {
     const parsed = errorBodySchema.safeParse(JSON.parse(text));
     if (parsed.success) {
       const d = parsed.data;
-      const head = d.detail ?? d.message;
-      if (head !== undefined || d.errors !== undefined) return joinDetail(head, d.errors);
+      const err = typeof d.error === 'string' ? { message: d.error } : d.error;
+      const parts = [
+        typeof d.detail === 'string'
+          ? d.detail
+          : d.detail === undefined
+            ? undefined
+            : JSON.stringify(d.detail),
+        err?.code,
+        err?.message,
+        d.message,
+        d.errors === undefined || d.errors === null
+          ? undefined
+          : typeof d.errors === 'string'
+            ? d.errors
+            : JSON.stringify(d.errors),
+      ].filter((s): s is string => typeof s === 'string' && s !== '');
+      if (parts.length > 0) return parts.join(': ');
     }
   } catch {
     // not JSON: fall through to the raw text
@@ -485,20 +436,6 @@ function errorDetail(text: string): string {
   return text.trim();
 }
 
-function joinDetail(head: string | undefined, errors: unknown): string {
-  const tail =
-    errors === undefined || errors === null
-      ? ''
-      : typeof errors === 'string'
-        ? errors
-        : JSON.stringify(errors);
-  return [head, tail].filter((s) => s).join(': ');
-}
-
 function excerpt(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max)}…`;
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => String(p)).join('.');
 }

@@ -6,6 +6,7 @@
  * the SDK's synthetic `hangup_requested`, the list filter's `in_flight`, a status added later — is read as
  * still in progress, never as a parse error.
  */
+import { normalizeReason } from '../../workflows/policy';
 
 /** What the engine keeps of a call's status. */
 export const CALL_STATES = ['pending', 'ringing', 'active', 'completed', 'failed'] as const;
@@ -28,7 +29,13 @@ const STATE_BY_STATUS: Record<string, CallState> = {
 };
 
 /** Terminal statuses as Unpod spells them, both vocabularies. */
-export const TERMINAL_STATUSES = ['connected', 'notConnected', 'failed', 'completed', 'not_connected'] as const;
+export const TERMINAL_STATUSES = [
+  'connected',
+  'notConnected',
+  'failed',
+  'completed',
+  'not_connected',
+] as const;
 /** In-flight statuses of the newest vocabulary, in lifecycle order. */
 export const IN_FLIGHT_STATUSES = ['scheduled', 'pending', 'dispatching', 'ringing', 'active'] as const;
 
@@ -68,9 +75,6 @@ export type KnownEndReason = (typeof END_REASONS)[number];
 /** `agent_end_call`, `customer-ended-call`, `No Answer` → AGENT_END_CALL, CUSTOMER_ENDED_CALL, NO_ANSWER. */
 export function normalizeEndReason(reason: string | null | undefined): string | null {
   if (reason === null || reason === undefined) return null;
-  const n = reason
-    .trim()
-    .replace(/[\s-]+/g, '_')
-    .toUpperCase();
+  const n = normalizeReason(reason);
   return n === '' ? null : n;
 }

@@ -230,3 +230,47 @@ function summarizeCause(cause: unknown): Record<string, unknown> | undefined {
   }
   return { message: String(cause) };
 }
+
+/**
+ * Conditions of the whole account, not of one contact (REAL-API, "Preconditions and errors seen in the SDK's
+ * recorded live run"): every further dial fails the same way until someone acts, so a run pauses on them.
+ */
+export const ACCOUNT_BLOCKS = {
+  unauthorized: 'Unpod refused the API key (401/403): check UNPOD_API_KEY, the auth scheme and Org-Handle',
+  no_from_number:
+    'the pipe has no phone number attached and no from-number was given: attach one or set from_number',
+  playbook_not_published: "the pipe's agent is not published: publish it in Unpod",
+  no_worker_available: "no AgentRunner is connected for the pipe's agent: start the agent's runner",
+} as const;
+export type AccountBlockKind = keyof typeof ACCOUNT_BLOCKS;
+
+/** The account-wide condition behind an error, if it is one. */
+export function accountBlock(err: unknown): AccountBlockKind | null {
+  if (!(err instanceof UnpodHttpError)) return null;
+  if (err.statusCode === 401 || err.statusCode === 403) return 'unauthorized';
+  const d = (err.detail ?? '').toLowerCase();
+  for (const kind of ['no_from_number', 'playbook_not_published', 'no_worker_available'] as const) {
+    if (d.includes(kind)) return kind;
+  }
+  return null;
+}
+
+/** `409 number_in_use`: the from-number is busy; the same create succeeds later. */
+export function isNumberInUse(err: unknown): boolean {
+  return err instanceof UnpodHttpError && err.statusCode === 409 && /number_in_use/i.test(err.detail ?? '');
+}
+
+/**
+ * Whether a failed create may still have placed a call: no answer came (timeout, reset, cut off), or a 5xx
+ * came after the body was sent. Unpod has no idempotency key, so such a create is reconciled by listing before
+ * any second create. A refused connection never reached Unpod; a 4xx or 429 is a definite no.
+ */
+export function createMayHavePlaced(err: unknown): boolean {
+  if (err instanceof UnpodHttpError) return err.statusCode >= 500;
+  if (err instanceof UnpodNetworkError) {
+    return !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(
+      err.errno ?? '',
+    );
+  }
+  return true; // a timeout, a cut-off request, even a 2xx we could not read
+}

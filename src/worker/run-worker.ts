@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from '@temporalio/worker';
+import type { CallWatcher } from '../unpod/call-watcher';
 import { formatStats, statsToPrometheus, type InFlightActivity, type WorkerStats } from './stats';
 
 export interface RunWorkerOptions {
@@ -21,6 +22,8 @@ export interface RunWorkerOptions {
   metrics?: { host: string; port: number };
   /** Labels on every Prometheus sample. */
   labels?: Record<string, string>;
+  /** The worker's end-detection watcher: drained (its watches handed over) as the drain starts. */
+  watcher?: CallWatcher;
   /** SIGTERM and SIGINT start the drain (a second one exits at once); false in tests. Default true. */
   handleSignals?: boolean;
   log?: (line: string) => void;
@@ -107,6 +110,8 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunningWorker> {
         `(${summarize(inFlight)}) get up to ${o.graceMs} ms to finish`,
     );
     if (worker.getState() === 'RUNNING') worker.shutdown();
+    // Waits for a call's end are handed to other workers at once rather than held for the grace.
+    o.watcher?.drain();
     let lastCount = inFlight.length;
     drainTimer = setInterval(() => {
       const now = stats.inFlight();

@@ -5,10 +5,10 @@
 import os from 'node:os';
 import type { Config } from '../config/config';
 import { connectClient, connectNative } from '../temporal/connect';
-import { UnpodClient } from '../unpod';
 import { runWorker } from './run-worker';
 import { WorkerStats } from './stats';
-import { createWorker } from './worker';
+import { CallWatcher } from '../unpod/call-watcher';
+import { createWorker, unpodClientFromConfig } from './worker';
 
 /** Past the grace, cancelled activities get this long to notice before run() gives up and the process exits. */
 const FORCE_AFTER_GRACE_MS = 15_000;
@@ -17,10 +17,9 @@ export async function runWorkerCommand(c: Config): Promise<void> {
   const identity = `${process.pid}@${os.hostname()}`;
   const client = await connectClient(c);
   const native = await connectNative(c);
-  const unpod = new UnpodClient({
-    baseUrl: c.unpod.baseUrl,
-    apiKey: c.unpod.apiKey,
-    timeoutMs: c.unpod.timeoutMs,
+  const unpod = unpodClientFromConfig(c);
+  const watcher = new CallWatcher(unpod, {
+    log: (msg, f) => console.log(`worker: ${msg} ${JSON.stringify(f ?? {})}`),
   });
   const stats = new WorkerStats();
   const graceMs = c.env.WORKER_SHUTDOWN_GRACE_MS;
@@ -31,6 +30,8 @@ export async function runWorkerCommand(c: Config): Promise<void> {
       namespace: c.temporal.namespace,
       taskQueue: c.temporal.taskQueue,
       unpod,
+      watcher,
+      landingDelayMs: c.unpod.landingDelayMs,
       callbackSigningSecret: c.api.callbackSigningSecret,
       stats,
       identity,
@@ -45,6 +46,7 @@ export async function runWorkerCommand(c: Config): Promise<void> {
     const running = await runWorker({
       worker,
       stats,
+      watcher,
       graceMs,
       statsIntervalMs: c.env.WORKER_STATS_INTERVAL_MS,
       metrics: { host: c.env.WORKER_METRICS_HOST, port: c.env.WORKER_METRICS_PORT },

@@ -10,7 +10,9 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { UnpodClient } from '../unpod';
+import type { Config } from '../config/config';
+import { UnpodClient } from '../unpod';
+import type { CallWatcher } from '../unpod/call-watcher';
 import type { WorkerStats } from './stats';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -31,6 +33,10 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   unpod: UnpodClient;
+  /** The worker's end-detection watcher; made over `unpod` when not given. Drain it before shutting down. */
+  watcher?: CallWatcher;
+  /** After a create lost its answer, how long until a call it placed must be listed (UNPOD_LANDING_DELAY_MS). */
+  landingDelayMs?: number;
   /** Signs callbacks to a run's callback_url (CALLBACK_SIGNING_SECRET); unset: none are sent. */
   callbackSigningSecret?: string;
   tuning?: WorkerTuning;
@@ -42,8 +48,11 @@ export interface CreateWorkerOptions {
   identity?: string;
 }
 
-/** The SDK's default activity slots (maxConcurrentActivityTaskExecutions). */
-export const DEFAULT_ACTIVITY_SLOTS = 100;
+/**
+ * Activity slots when none are given. Each live call holds one (its end is awaited by a heartbeating activity
+ * that only waits on the watcher), so this must stay well above the calls a worker has in flight.
+ */
+export const DEFAULT_ACTIVITY_SLOTS = 2000;
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -59,18 +68,35 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities({
       unpod: o.unpod,
       temporal: o.client,
+      watcher: o.watcher,
+      landingDelayMs: o.landingDelayMs,
       callbackSigningSecret: o.callbackSigningSecret,
     }),
     // Only what is set: the SDK spreads these over its defaults, and an explicit undefined replaces one.
     ...definedOnly({
       maxCachedWorkflows: o.tuning?.maxCachedWorkflows,
-      maxConcurrentActivityTaskExecutions: o.tuning?.maxConcurrentActivityTaskExecutions,
+      maxConcurrentActivityTaskExecutions:
+        o.tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS,
       maxConcurrentWorkflowTaskExecutions: o.tuning?.maxConcurrentWorkflowTaskExecutions,
       shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
       shutdownForceTime: o.tuning?.shutdownForceTimeMs,
       identity: o.identity,
       interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
     }),
+  });
+}
+
+/** The Unpod client as the configuration says: base URL, key, auth scheme, Org-Handle, idempotency header. */
+export function unpodClientFromConfig(config: Config): UnpodClient {
+  const u = config.unpod;
+  return new UnpodClient({
+    baseUrl: u.baseUrl,
+    apiKey: u.apiKey,
+    authScheme: u.authScheme,
+    orgHandle: u.orgHandle,
+    productId: u.productId,
+    idempotencyHeader: u.idempotencyHeader,
+    timeoutMs: u.timeoutMs,
   });
 }
 

@@ -9,11 +9,13 @@ import { startHttpServer } from '../../src/http/serve';
 import { startRun, type RunSettings } from '../../src/campaign/start-run';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { UnpodClient } from '../../src/unpod';
+import { CallWatcher } from '../../src/unpod/call-watcher';
 import { createWorker, workflowBundle } from '../../src/worker/worker';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
 import { testEnv, uniqueTaskQueue } from './temporal';
 
-export const WEBHOOK_SECRET = 'whsec_test_secret';
+/** Signs the simulated agents' call_end push when a test turns it on (StackOptions.agentPush). */
+export const AGENT_PUSH_SECRET = 'push_test_secret_0123456789abcdef';
 
 /** Limits that never bind, for tests that are not about limits. */
 export const UNLIMITED = { callsPerMinute: 100_000, tasksPerDay: null, concurrency: 1_000 };
@@ -67,14 +69,24 @@ export interface StackOptions {
   env?: TestWorkflowEnvironment;
   /** Wraps the worker's Unpod client (e.g. to slow one call down and open a race on purpose). */
   wrapUnpod?: (client: UnpodClient) => UnpodClient;
+  /** The simulated AgentRunners push each call's end to our HTTP server (the accelerator); default off. */
+  agentPush?: boolean;
+  /** After a create lost its answer, how long until its call must be listed. Default 2000 (the sim is fast). */
+  landingDelayMs?: number;
 }
 
 export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions = {}): Promise<TestStack> {
   const env = o.env ?? (await testEnv());
   const taskQueue = uniqueTaskQueue('campaign');
+  const http = await startHttpServer({
+    temporal: env.client,
+    taskQueue,
+    agentPushSecret: AGENT_PUSH_SECRET,
+    host: '127.0.0.1',
+    port: 0,
+  });
   const simulator = await startSimulator({
     speed: 1000,
-    webhookSecret: WEBHOOK_SECRET,
     seed: 7,
     // Limits high enough that the engine tests are not about limits (issue 4's tests are).
     accounts: [
@@ -86,20 +98,14 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
         concurrency: 1_000,
       },
     ],
+    ...(o.agentPush ? { agentPush: { url: `${http.url}/v1/agent-events`, secret: AGENT_PUSH_SECRET } } : {}),
     ...sim,
   });
   const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: 'sim_test_key', timeoutMs: 5_000 });
-  const http = await startHttpServer({
-    temporal: env.client,
-    taskQueue,
-    webhookSecret: WEBHOOK_SECRET,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  simulator.setWebhookUrl(`${http.url}/webhooks/unpod`);
   const bundle = await workflowBundle();
 
   let worker!: Worker;
+  let watcher: CallWatcher | undefined;
   let running: Promise<void> | undefined;
   const stack: TestStack = {
     env,
@@ -111,12 +117,16 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
       return worker;
     },
     async startWorker() {
+      const client = o.wrapUnpod ? o.wrapUnpod(unpod) : unpod;
+      watcher = new CallWatcher(client);
       worker = await createWorker({
         connection: env.nativeConnection,
         client: env.client,
         namespace: 'default',
         taskQueue,
-        unpod: o.wrapUnpod ? o.wrapUnpod(unpod) : unpod,
+        unpod: client,
+        watcher,
+        landingDelayMs: o.landingDelayMs ?? 2_000,
         workflowBundle: bundle,
         tuning: { shutdownGraceTimeMs: 2_000 },
       });
@@ -124,6 +134,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
     },
     async stopWorker() {
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      watcher?.drain();
       await running;
       running = undefined;
     },
