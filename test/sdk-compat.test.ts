@@ -3,6 +3,10 @@
  * calls.create / get / list / hangup, pipes.get and numbers.list through the SDK, in direct (Bearer) and proxy
  * (Token / JWT + Org-Handle) mode, and fails if the SDK cannot parse an answer. Skipped, saying why, when no Python
  * ≥ 3.12 with `unpod` installed is found (UNPOD_SDK_PYTHON names one; `pip install unpod==0.5.0` makes one).
+ *
+ * It also records what the SDK sent (method, path, query and header names, auth scheme, body field names) and
+ * compares it with test/fixtures/unpod-sdk-0.5.0-requests.json, the SDK's request shapes for tests that have no
+ * Python (UPDATE_SDK_FIXTURE=1 rewrites the file).
  *   node --import tsx --test test/sdk-compat.test.ts
  */
 import assert from 'node:assert/strict';
@@ -12,11 +16,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../src/simulator';
+import {
+  distinctShapes,
+  requestShape,
+  startSimulator,
+  type RequestShape,
+  type RunningSimulator,
+  type SimulatorOptions,
+} from '../src/simulator';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(__dirname, 'sdk-compat', 'check_sdk.py');
 const SDK_VERSION = '0.5.0';
+const FIXTURE = path.join(__dirname, 'fixtures', `unpod-sdk-${SDK_VERSION}-requests.json`);
 
 function candidates(): string[] {
   const out: string[] = [];
@@ -66,10 +78,15 @@ after(async () => {
   await Promise.all(sims.map((s) => s.close()));
 });
 
-async function runChecks(python: string, opts: SimulatorOptions, args: string[]): Promise<CheckResult[]> {
+async function runChecks(
+  python: string,
+  opts: SimulatorOptions,
+  args: string[],
+): Promise<{ results: CheckResult[]; shapes: RequestShape[] }> {
   const s = await startSimulator({
     speed: 1000,
     seed: 5,
+    recordRequests: true,
     accounts: [
       {
         apiKey: 'sim_sdk_key',
@@ -115,16 +132,26 @@ async function runChecks(python: string, opts: SimulatorOptions, args: string[])
     'every SDK check passes',
   );
   assert.equal(code, 0);
-  return results;
+  return { results, shapes: distinctShapes(s.requests().map(requestShape)) };
 }
 
 void describe('the unpod 0.5.0 SDK parses what the simulator sends', async () => {
   const found = await findSdkPython();
   const skip = 'reason' in found ? found.reason : false;
 
-  void test('default simulator (new status vocabulary, hangup answers the call)', { skip }, async () => {
-    await runChecks((found as { python: string }).python, {}, []);
-  });
+  void test(
+    'default simulator (new status vocabulary, hangup answers the call); the request shapes fixture',
+    { skip },
+    async () => {
+      const { shapes } = await runChecks((found as { python: string }).python, {}, []);
+      if (process.env.UPDATE_SDK_FIXTURE === '1') {
+        fs.writeFileSync(FIXTURE, `${JSON.stringify(shapes, null, 2)}\n`);
+        console.log(`wrote ${shapes.length} request shapes to ${FIXTURE}`);
+      }
+      const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as RequestShape[];
+      assert.deepEqual(shapes, fixture, `the SDK's requests still match ${path.basename(FIXTURE)}`);
+    },
+  );
 
   void test('old vocabulary and an empty hangup answer', { skip }, async () => {
     await runChecks(

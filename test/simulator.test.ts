@@ -10,6 +10,8 @@ import { after, describe, test } from 'node:test';
 import { request } from 'undici';
 import {
   DEFAULT_MIX,
+  distinctShapes,
+  requestShape,
   startSimulator,
   simulatorOutcomeRules,
   type RunningSimulator,
@@ -292,8 +294,9 @@ void test("old vocabulary ('older servers'): completed / not_connected / failed,
   assert.equal((await callOutcome(s, num(60))).status, 'not_connected');
   assert.equal((await callOutcome(s, num(75))).status, 'failed');
   const slow = await sim({ statusVocabulary: 'old', speed: 1 });
-  const id = (await create(slow, num(10))).body.data.id;
-  const seen = new Set<string>();
+  const created = (await create(slow, num(10))).body.data;
+  const id = created.id;
+  const seen = new Set<string>([created.status]);
   for (let i = 0; i < 60; i++) {
     seen.add((await getCall(slow, id)).status);
     await sleep(10);
@@ -331,7 +334,8 @@ void describe('list', () => {
     const done = (await callOutcome(s, num(10))).call;
     const stuck = (await create(s, num(98), undefined)).body.data;
     const other = (await api(s, 'POST', CALLS, { ...createBody(num(98)), pipe_id: 'pipe_2' })).body.data;
-    await waitFor(async () => (await getCall(s, stuck.id)).status === 'active', 'stuck call active');
+    for (const c of [stuck, other])
+      await waitFor(async () => (await getCall(s, c.id)).status === 'active', 'stuck calls active');
     const all = await listCalls(s);
     assert.deepEqual(
       all.map((c) => c.id),
@@ -993,4 +997,29 @@ void test('recordRequests: every API request as received (method, path, query, h
   assert.deepEqual(got[1]!.query, { call_status: 'in_flight', pipe_id: 'pipe_1' });
   assert.equal(got[2]!.body, null, 'hangup carries no body');
   assert.deepEqual((await sim()).requests(), [], 'off by default');
+});
+
+void test('requestShape: ids, keys and values fall away; scheme word, header and field names stay', () => {
+  const shape = requestShape({
+    method: 'POST',
+    path: `${unpodPaths.callHangup('call_abc')}`,
+    query: { b: '1', a: '2' },
+    headers: {
+      host: 'x',
+      authorization: 'Token k',
+      'org-handle': 'acme',
+      'x-request-id': 'r',
+      accept: '*/*',
+    },
+    body: { to_number: '+1', data: {} },
+  });
+  assert.deepEqual(shape, {
+    method: 'POST',
+    path: '/api/v2/platform/speech/v1/calls/{id}/hangup',
+    query: ['a', 'b'],
+    auth: 'Token',
+    headers: ['authorization', 'org-handle', 'x-request-id'],
+    body: ['data', 'to_number'],
+  });
+  assert.equal(distinctShapes([shape, { ...shape }, { ...shape, auth: 'JWT' }]).length, 2);
 });

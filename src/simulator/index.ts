@@ -12,6 +12,7 @@ export { DEFAULT_ACCOUNT } from './accounts';
 export { DEFAULT_MAX_CALL_DURATION_S } from './pipes';
 export { SUPERVOICE_NUMBERS_PATHS } from './routes-resources';
 export { ACCOUNT_FAILURES } from './types';
+export { distinctShapes, requestShape, type RequestShape } from './request-shape';
 export type {
   AccountFailure,
   AccountLimits,
