@@ -930,7 +930,7 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
 });
 
 void test('ledger: duplicates per (data.campaign_task_id, data.campaign_attempt); reset forgets', async () => {
-  const s = await sim({ speed: 1 });
+  const s = await sim({ accounts: [{ ...BIG, concurrency: 0 }] }); // every call stays pending
   const data = { campaign_task_id: 'task-x', campaign_attempt: 1 };
   const a = await create(s, num(1), data);
   const b = await create(s, num(1), data);
