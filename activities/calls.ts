@@ -92,7 +92,12 @@ function createFailure(err: unknown): ApplicationFailure {
   const block = accountBlock(err);
   if (block) {
     const details: CreateFailureDetails = { block, blockMessage: ACCOUNT_BLOCKS[block], placed: 'no' };
-    return ApplicationFailure.create({ type: FAILURE_TYPES.accountBlocked, message, details: [details] });
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.accountBlocked,
+      message,
+      details: [details],
+      nonRetryable: true,
+    });
   }
   const retryAfterMs =
     err instanceof UnpodHttpError && err.retryAfterMs !== null
@@ -261,6 +266,7 @@ export function createCallActivities({ unpod, watcher, landingDelayMs = 15_000, 
         if (err instanceof UnpodHttpError && err.statusCode === 404) {
           throw ApplicationFailure.create({
             type: FAILURE_TYPES.accountBlocked,
+            nonRetryable: true,
             message: `pipe "${call.pipeId}" does not exist in this Unpod account (UNPOD_PIPE_ID / pipe_id)`,
             details: [
               {
@@ -279,6 +285,7 @@ export function createCallActivities({ unpod, watcher, landingDelayMs = 15_000, 
       if (!pipe.number && !pipe.number_id && !call.fromNumber) {
         throw ApplicationFailure.create({
           type: FAILURE_TYPES.accountBlocked,
+          nonRetryable: true,
           message: ACCOUNT_BLOCKS.no_from_number,
           details: [
             {

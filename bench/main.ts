@@ -5,6 +5,7 @@
 import path from 'node:path';
 
 const BENCHES = {
+  'end-detection': './end-detection',
   limits: './limits',
   scale: './scale',
   throughput: './throughput',

@@ -1,6 +1,6 @@
 /**
  * Records the histories that test/replay.test.ts replays: one small campaign through the real stack (a retry,
- * a skipped row, a pause and resume, a lost webhook) and its account limiter, saved as JSON under test/histories/<label>/.
+ * a skipped row, a pause and resume, ends found by the watcher) and its account limiter, saved as JSON under test/histories/<label>/.
  * Re-record when a workflow changes shape on purpose (and version it with `patched`):
  *   npx tsx test/record-histories.ts <label>   (starts its own dev server; files are proto JSON, as `temporal workflow show -o json` writes)
  */

@@ -224,7 +224,7 @@ describe('workers', () => {
     // Unpod holds every create for a minute (the simulator's timeout fault: the held request has no effect),
     // and A's client would wait that long: only the activity's cancellation can end A's drain in time.
     const faultsBefore = stack.simulator.ledger().counts.faults_injected;
-    stack.simulator.setFaults({ timeoutRate: 1, timeoutMs: 60_000, paths: ['/api/v1/calls/'] });
+    stack.simulator.setFaults({ timeoutRate: 1, timeoutMs: 60_000, paths: ['/api/v2/platform/speech/v1/calls'] });
     const patient = new UnpodClient({
       baseUrl: stack.simulator.url,
       apiKey: 'sim_test_key',

@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
@@ -105,6 +106,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   /** An agent's push said the current call ended: read it now. Kept by call id while the create returns. */
   const hinted = new Set<string>();
   const hardCapMs = input.hardCapMs ?? policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
+  state.hardCapMs = hardCapMs;
 
   /** The limiter's answer to this task's current permit request. */
   let grant: PermitGrantMessage | null = null;
@@ -197,6 +199,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       return null;
     }
     if (firstAttempt) countedTowardDay = true;
+    heldPermit = id;
     state.waitingFor = null;
     // The slot is at most a second away (the limiter books no further): createCall itself waits for it, so
     // the dial lands on the slot without a timer and a workflow task in between.
@@ -204,8 +207,12 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   }
 
   async function releasePermit(id: string, unused = false): Promise<void> {
+    if (heldPermit === id) heldPermit = null;
     await tellLimiter(() => limiter.signal(permitReleaseSignal, unused ? { id, unused } : { id }));
   }
+
+  /** The permit this task holds, if any: given back whatever happens (see the end of this function). */
+  let heldPermit: string | null = null;
 
   upsertSearchAttributes([
     { key: CampaignRunId, value: input.runId },
@@ -213,303 +220,316 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     { key: TaskStatusKey, value: input.skip ? 'skipped' : 'pending' },
   ]);
 
-  if (input.skip) return finish('skipped', `${input.skip.reason}: ${input.skip.detail}`);
-
-  // When this contact may be called: its own call time, the calling window in its zone, the deadline.
-  const timing = input.timing;
-  const zone = windowZone(contact.timezone, timing?.timezone);
-  const deadlineMs = timing?.deadline ? Date.parse(timing.deadline) : undefined;
-  const first = firstAttemptTime(
-    contact.callAt,
-    Date.now(),
-    timing ? Date.parse(timing.runCreatedAt) : Date.now(),
-    timing?.pastCallAt,
-  );
-  if (first.kind !== 'at') return finish('skipped', first.reason);
-  /** The earliest time the next attempt is wanted: the call time, then now + the retry delay. */
-  let earliestMs = first.atMs;
-
-  /** Waits for the window to open; `expired` past the deadline, null when canceled meanwhile. */
-  async function waitForWindow(): Promise<{ expired: string } | 'go' | null> {
-    const plan = planAttempt({
-      window: timing?.callingWindow,
-      zone,
-      earliestMs: Math.max(earliestMs, Date.now()),
-      deadlineMs,
-    });
-    if (plan.kind !== 'at') return { expired: plan.reason };
-    const waitMs = plan.atMs - Date.now();
-    if (waitMs > 0) {
-      state.nextAttemptAt = new Date(plan.atMs).toISOString();
-      await condition(() => cancel !== null, waitMs);
-      state.nextAttemptAt = null;
-    }
-    return cancel ? null : 'go';
+  // Whatever goes wrong below, the task ends with a final report and its permit given back: a task that failed
+  // silently would hold its campaign's window slot and the account's lease for good.
+  try {
+    return await runTask();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.error('task ended by an unexpected error', { taskId, error: String(err) });
+    if (heldPermit) await releasePermit(heldPermit).catch(() => undefined);
+    return finish('failed', `ended by an unexpected error: ${String(err)}`);
   }
 
-  /**
-   * Places the attempt's call exactly once. A create that failed without an answer may have placed it: the next
-   * step is to look for it by its markers (after it must have landed), and only if none is found to create again.
-   */
-  async function placeCall(attempt: number): Promise<Placed> {
-    const firstTryAt = Date.now();
-    let maybePlacedAt: number | null = null;
-    let backoffMs = 1_000;
-    for (;;) {
-      if (maybePlacedAt !== null) {
-        const found = await finding.findPlacedCall({
-          taskWorkflowId: taskId,
-          attempt,
-          pipeId: input.call.pipeId,
-          toNumber: contact.phone,
-          sentAtMs: maybePlacedAt,
-        });
-        if (found) return { kind: 'created', snapshot: found };
-        maybePlacedAt = null;
-      }
-      if (cancel) return { kind: 'canceled' };
-      if (Date.now() - firstTryAt > CREATE_BUDGET_MS)
-        return { kind: 'rejected', message: 'Unpod did not take the call for 6 hours of tries' };
-      let waitMs = backoffMs;
-      try {
-        const snapshot = await placing.createCall({
-          idempotencyKey: callIdempotencyKey(taskId, attempt),
-          taskWorkflowId: taskId,
-          runId: input.runId,
-          attempt,
-          pipeId: input.call.pipeId,
-          agentId: input.call.agentId,
-          fromNumber: input.call.fromNumber,
-          toNumber: contact.phone,
-          instructions: contact.instructions,
-          data: contact.metadata,
-        });
-        return { kind: 'created', snapshot };
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause;
-        const details =
-          cause instanceof ApplicationFailure
-            ? (cause.details?.[0] as CreateFailureDetails | undefined)
-            : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.accountBlocked) {
-          return {
-            kind: 'blocked',
-            block: details?.block ?? 'unknown',
-            message: details?.blockMessage ?? cause.message,
-          };
-        }
-        if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.rejected) {
-          return { kind: 'rejected', message: cause.message };
-        }
-        // No answer, a 5xx, or the activity timed out (its worker died mid-request): a call may exist.
-        if (details?.placed !== 'no') maybePlacedAt = Date.now();
-        if (details?.retryAfterMs !== undefined) waitMs = Math.max(details.retryAfterMs, 250);
-        backoffMs = Math.min(backoffMs * 2, 60_000);
-      }
-      if (maybePlacedAt === null) await condition(() => cancel !== null, waitMs);
-    }
-  }
+  async function runTask(): Promise<TaskState> {
+    if (input.skip) return finish('skipped', `${input.skip.reason}: ${input.skip.detail}`);
 
-  /** Reads the call (the push hint, or a hangup's answer); null when Unpod cannot be reached for an hour. */
-  async function readCall(read: () => Promise<CallSnapshot>): Promise<CallSnapshot | null> {
-    try {
-      return await read();
-    } catch (err) {
-      log.warn('could not read the call', { taskId, error: String(err) });
-      return null;
-    }
-  }
-
-  /**
-   * Waits for the call's end: the watcher's answer, else a push hint read at once, else the hard cap (hang up,
-   * then a grace for the end to show), else the end is recorded as not seen. Never throws for Unpod's sake.
-   */
-  async function awaitEnd(
-    created: CallSnapshot,
-  ): Promise<{ snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> }> {
-    const callId = created.callId;
-    if (isTerminal(created.status)) return { snapshot: created, by: 'create' };
-    let result: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } | null = null;
-    let watchFailed: string | null = null;
-    const scope = new CancellationScope();
-    const watch = scope.run(() =>
-      watching.awaitCallEnd({ callId, pipeId: input.call.pipeId, intervalMs: policy.pollIntervalMs }),
+    // When this contact may be called: its own call time, the calling window in its zone, the deadline.
+    const timing = input.timing;
+    const zone = windowZone(contact.timezone, timing?.timezone);
+    const deadlineMs = timing?.deadline ? Date.parse(timing.deadline) : undefined;
+    const first = firstAttemptTime(
+      contact.callAt,
+      Date.now(),
+      timing ? Date.parse(timing.runCreatedAt) : Date.now(),
+      timing?.pastCallAt,
     );
-    watch.then(
-      (snapshot) => void (result ??= { snapshot, by: 'watch' }),
-      (err: unknown) => void (watchFailed = String(err)),
-    );
-    let capAt = Date.now() + hardCapMs;
-    let capHit = false;
-    let hungUpForCancel = false;
-    const cancelNeedsHangup = () => cancel?.hangup === true && !hungUpForCancel;
-    try {
-      while (!result) {
-        await condition(
-          () => result !== null || watchFailed !== null || hinted.has(callId) || cancelNeedsHangup(),
-          Math.max(1, capAt - Date.now()),
-        );
-        if (result) break;
-        if (hinted.delete(callId)) {
-          const snap = await readCall(() => polling.getCall(callId));
-          if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'push' };
-          continue;
-        }
-        if (cancelNeedsHangup()) {
-          hungUpForCancel = true;
-          const snap = await readCall(() => polling.hangupCall(callId));
-          if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'canceled' };
-          continue;
-        }
-        const unseen = (endReason: string): CallSnapshot => ({
-          ...created,
-          status: 'failed',
-          endReason,
-          endedAt: nowIso(),
-        });
-        if (watchFailed !== null) {
-          log.warn('the call cannot be watched; its end is not known', {
-            taskId,
-            callId,
-            error: watchFailed,
+    if (first.kind !== 'at') return finish('skipped', first.reason);
+    /** The earliest time the next attempt is wanted: the call time, then now + the retry delay. */
+    let earliestMs = first.atMs;
+
+    /** Waits for the window to open; `expired` past the deadline, null when canceled meanwhile. */
+    async function waitForWindow(): Promise<{ expired: string } | 'go' | null> {
+      const plan = planAttempt({
+        window: timing?.callingWindow,
+        zone,
+        earliestMs: Math.max(earliestMs, Date.now()),
+        deadlineMs,
+      });
+      if (plan.kind !== 'at') return { expired: plan.reason };
+      const waitMs = plan.atMs - Date.now();
+      if (waitMs > 0) {
+        state.nextAttemptAt = new Date(plan.atMs).toISOString();
+        await condition(() => cancel !== null, waitMs);
+        state.nextAttemptAt = null;
+      }
+      return cancel ? null : 'go';
+    }
+
+    /**
+     * Places the attempt's call exactly once. A create that failed without an answer may have placed it: the next
+     * step is to look for it by its markers (after it must have landed), and only if none is found to create again.
+     */
+    async function placeCall(attempt: number): Promise<Placed> {
+      const firstTryAt = Date.now();
+      let maybePlacedAt: number | null = null;
+      let backoffMs = 1_000;
+      for (;;) {
+        if (maybePlacedAt !== null) {
+          const found = await finding.findPlacedCall({
+            taskWorkflowId: taskId,
+            attempt,
+            pipeId: input.call.pipeId,
+            toNumber: contact.phone,
+            sentAtMs: maybePlacedAt,
           });
-          result = { snapshot: unseen('CALL_END_NOT_SEEN'), by: 'unknown' };
-          break;
+          if (found) return { kind: 'created', snapshot: found };
+          maybePlacedAt = null;
         }
-        if (Date.now() >= capAt && !capHit) {
-          capHit = true;
-          log.warn('call exceeded the hard cap; hanging up', { taskId, callId, hardCapMs });
-          const hung = await readCall(() => polling.hangupCall(callId));
-          if (hung && isTerminal(hung.status)) {
-            result = {
-              snapshot: { ...hung, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
-              by: 'hard-cap',
+        if (cancel) return { kind: 'canceled' };
+        if (Date.now() - firstTryAt > CREATE_BUDGET_MS)
+          return { kind: 'rejected', message: 'Unpod did not take the call for 6 hours of tries' };
+        let waitMs = backoffMs;
+        try {
+          const snapshot = await placing.createCall({
+            idempotencyKey: callIdempotencyKey(taskId, attempt),
+            taskWorkflowId: taskId,
+            runId: input.runId,
+            attempt,
+            pipeId: input.call.pipeId,
+            agentId: input.call.agentId,
+            fromNumber: input.call.fromNumber,
+            toNumber: contact.phone,
+            instructions: contact.instructions,
+            data: contact.metadata,
+          });
+          return { kind: 'created', snapshot };
+        } catch (err) {
+          if (!(err instanceof ActivityFailure)) throw err;
+          const cause = err.cause;
+          const details =
+            cause instanceof ApplicationFailure
+              ? (cause.details?.[0] as CreateFailureDetails | undefined)
+              : undefined;
+          if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.accountBlocked) {
+            return {
+              kind: 'blocked',
+              block: details?.block ?? 'unknown',
+              message: details?.blockMessage ?? cause.message,
             };
+          }
+          if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.rejected) {
+            return { kind: 'rejected', message: cause.message };
+          }
+          // No answer, a 5xx, or the activity timed out (its worker died mid-request): a call may exist.
+          if (details?.placed !== 'no') maybePlacedAt = Date.now();
+          if (details?.retryAfterMs !== undefined) waitMs = Math.max(details.retryAfterMs, 250);
+          backoffMs = Math.min(backoffMs * 2, 60_000);
+        }
+        if (maybePlacedAt === null) await condition(() => cancel !== null, waitMs);
+      }
+    }
+
+    /** Reads the call (the push hint, or a hangup's answer); null when Unpod cannot be reached for an hour. */
+    async function readCall(read: () => Promise<CallSnapshot>): Promise<CallSnapshot | null> {
+      try {
+        return await read();
+      } catch (err) {
+        log.warn('could not read the call', { taskId, error: String(err) });
+        return null;
+      }
+    }
+
+    /**
+     * Waits for the call's end: the watcher's answer, else a push hint read at once, else the hard cap (hang up,
+     * then a grace for the end to show), else the end is recorded as not seen. Never throws for Unpod's sake.
+     */
+    async function awaitEnd(
+      created: CallSnapshot,
+    ): Promise<{ snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> }> {
+      const callId = created.callId;
+      if (isTerminal(created.status)) return { snapshot: created, by: 'create' };
+      let result: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } | null = null;
+      let watchFailed: string | null = null;
+      const scope = new CancellationScope();
+      const watch = scope.run(() =>
+        watching.awaitCallEnd({ callId, pipeId: input.call.pipeId, intervalMs: policy.pollIntervalMs }),
+      );
+      watch.then(
+        (snapshot) => void (result ??= { snapshot, by: 'watch' }),
+        (err: unknown) => void (watchFailed = String(err)),
+      );
+      let capAt = Date.now() + hardCapMs;
+      let capHit = false;
+      let hungUpForCancel = false;
+      const cancelNeedsHangup = () => cancel?.hangup === true && !hungUpForCancel;
+      try {
+        while (!result) {
+          await condition(
+            () => result !== null || watchFailed !== null || hinted.has(callId) || cancelNeedsHangup(),
+            Math.max(1, capAt - Date.now()),
+          );
+          if (result) break;
+          if (hinted.delete(callId)) {
+            const snap = await readCall(() => polling.getCall(callId));
+            if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'push' };
+            continue;
+          }
+          if (cancelNeedsHangup()) {
+            hungUpForCancel = true;
+            const snap = await readCall(() => polling.hangupCall(callId));
+            if (snap && isTerminal(snap.status)) result ??= { snapshot: snap, by: 'canceled' };
+            continue;
+          }
+          const unseen = (endReason: string): CallSnapshot => ({
+            ...created,
+            status: 'failed',
+            endReason,
+            endedAt: nowIso(),
+          });
+          if (watchFailed !== null) {
+            log.warn('the call cannot be watched; its end is not known', {
+              taskId,
+              callId,
+              error: watchFailed,
+            });
+            result = { snapshot: unseen('CALL_END_NOT_SEEN'), by: 'unknown' };
             break;
           }
-          capAt = Date.now() + END_GRACE_MS;
-          continue;
+          if (Date.now() >= capAt && !capHit) {
+            capHit = true;
+            log.warn('call exceeded the hard cap; hanging up', { taskId, callId, hardCapMs });
+            const hung = await readCall(() => polling.hangupCall(callId));
+            if (hung && isTerminal(hung.status)) {
+              result = {
+                snapshot: { ...hung, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
+                by: 'hard-cap',
+              };
+              break;
+            }
+            capAt = Date.now() + END_GRACE_MS;
+            continue;
+          }
+          if (Date.now() >= capAt && capHit) {
+            result = { snapshot: unseen('CALL_HARD_CAP_EXCEEDED'), by: 'hard-cap' };
+            break;
+          }
         }
-        if (Date.now() >= capAt && capHit) {
-          result = { snapshot: unseen('CALL_HARD_CAP_EXCEEDED'), by: 'hard-cap' };
+      } finally {
+        scope.cancel(); // a no-op once the watch has answered
+      }
+      const end: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } = result;
+      if (capHit && end.by === 'watch')
+        return {
+          snapshot: { ...end.snapshot, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
+          by: 'hard-cap',
+        };
+      return end;
+    }
+
+    const outcomes: Outcome[] = [];
+    for (let attempt = 1; ; attempt++) {
+      hinted.clear();
+      current = {
+        attempt,
+        callId: null,
+        createdAt: nowIso(),
+        endedAt: null,
+        status: 'pending',
+        endReason: null,
+        durationS: null,
+        endedBy: null,
+        decision: null,
+      };
+      state.nextAttemptAt = null;
+      setStatus('pending');
+
+      // Permission to dial: not paused, in the window, a permit from the account limiter; then one call.
+      let permit: PermitGrantMessage | null = null;
+      let created: CallSnapshot | null = null;
+      while (!created) {
+        await condition(() => !paused || cancel !== null);
+        const allowed = cancel ? null : await waitForWindow();
+        if (allowed === null) return finish('canceled', 'campaign canceled before this attempt');
+        if (allowed !== 'go') return finish('expired', allowed.expired);
+        permit = await acquirePermit(attempt, deadlineMs);
+        if (!permit) continue;
+        if (state.attempts[state.attempts.length - 1] !== current) {
+          state.attempts.push(current);
+          await report({ status: 'pending', attemptStarted: attempt });
+        }
+        current.createdAt = nowIso();
+        current.permitGrantedAt = permit.grantedAt;
+        const placed = await placeCall(attempt);
+        if (placed.kind === 'created') {
+          created = placed.snapshot;
           break;
         }
+        // Nothing was dialed: the permit goes back unused.
+        await releasePermit(permit.id, true);
+        if (placed.kind === 'canceled') return finish('canceled', 'campaign canceled before this attempt');
+        if (placed.kind === 'blocked') {
+          // The whole account cannot dial: pause (the campaign pauses every task) and try again on resume.
+          paused = true;
+          state.waitingFor = `paused: ${placed.message}`;
+          await report({ status: 'pending', blocked: { kind: placed.block, message: placed.message } });
+          continue;
+        }
+        current.status = 'failed';
+        current.endReason = 'CREATE_REJECTED';
+        current.decision = `call not created: ${placed.message}`;
+        state.endReason = 'CREATE_REJECTED';
+        return finish('failed', current.decision);
       }
-    } finally {
-      scope.cancel(); // a no-op once the watch has answered
-    }
-    const end: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } = result;
-    if (capHit && end.by === 'watch')
-      return {
-        snapshot: { ...end.snapshot, status: 'failed', endReason: 'CALL_HARD_CAP_EXCEEDED' },
-        by: 'hard-cap',
-      };
-    return end;
-  }
+      current.callId = created.callId;
+      current.createdAt = created.startedAt ?? current.createdAt;
+      state.waitingFor = null;
+      // Placed with Unpod and not yet ended (queued, ringing or talking): "active" for the run's counts.
+      setStatus('active');
+      await report({ status: 'active' });
+      // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
+      await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
 
-  const outcomes: Outcome[] = [];
-  for (let attempt = 1; ; attempt++) {
-    hinted.clear();
-    current = {
-      attempt,
-      callId: null,
-      createdAt: nowIso(),
-      endedAt: null,
-      status: 'pending',
-      endReason: null,
-      durationS: null,
-      endedBy: null,
-      decision: null,
-    };
-    state.nextAttemptAt = null;
-    setStatus('pending');
+      const end = await awaitEnd(created);
+      await releasePermit(permit!.id);
+      const snap = end.snapshot;
+      current.status = snap.status === 'completed' ? 'completed' : 'failed';
+      current.endReason = snap.endReason;
+      current.endedAt = snap.endedAt ?? nowIso();
+      current.durationS = snap.durationS;
+      current.endedBy = end.by;
+      state.endReason = snap.endReason;
+      state.transcript = snap.transcript ?? state.transcript;
+      state.summary = snap.summary ?? state.summary;
+      state.recordingUrl = snap.recordingUrl ?? state.recordingUrl;
+      state.cost = snap.cost ?? state.cost;
+      upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
 
-    // Permission to dial: not paused, in the window, a permit from the account limiter; then one call.
-    let permit: PermitGrantMessage | null = null;
-    let created: CallSnapshot | null = null;
-    while (!created) {
-      await condition(() => !paused || cancel !== null);
-      const allowed = cancel ? null : await waitForWindow();
-      if (allowed === null) return finish('canceled', 'campaign canceled before this attempt');
-      if (allowed !== 'go') return finish('expired', allowed.expired);
-      permit = await acquirePermit(attempt, deadlineMs);
-      if (!permit) continue;
-      if (state.attempts[state.attempts.length - 1] !== current) {
-        state.attempts.push(current);
-        await report({ status: 'pending', attemptStarted: attempt });
+      const { outcome, known } = classifyEndReason(snap.endReason);
+      if (!known) {
+        log.warn('unknown end_reason, treated as a generic failure', { taskId, endReason: snap.endReason });
+        unknownEndReason = snap.endReason ?? 'NONE';
       }
-      current.createdAt = nowIso();
-      current.permitGrantedAt = permit.grantedAt;
-      const placed = await placeCall(attempt);
-      if (placed.kind === 'created') {
-        created = placed.snapshot;
-        break;
+      outcomes.push(outcome);
+      const decision = decide(policy, outcomes);
+      if (decision.action === 'complete') {
+        current.decision = 'completed';
+        return finish('completed', `completed: ${snap.endReason}`);
       }
-      // Nothing was dialed: the permit goes back unused.
-      await releasePermit(permit.id, true);
-      if (placed.kind === 'canceled') return finish('canceled', 'campaign canceled before this attempt');
-      if (placed.kind === 'blocked') {
-        // The whole account cannot dial: pause (the campaign pauses every task) and try again on resume.
-        paused = true;
-        state.waitingFor = `paused: ${placed.message}`;
-        await report({ status: 'pending', blocked: { kind: placed.block, message: placed.message } });
-        continue;
+      if (decision.action === 'fail') {
+        current.decision = decision.reason;
+        return finish('failed', decision.reason);
       }
-      current.status = 'failed';
-      current.endReason = 'CREATE_REJECTED';
-      current.decision = `call not created: ${placed.message}`;
-      state.endReason = 'CREATE_REJECTED';
-      return finish('failed', current.decision);
+      if (cancel) {
+        current.decision = 'not retried: campaign canceled';
+        return finish('canceled', 'campaign canceled; retry not made');
+      }
+      current.decision = `retry in ${Math.round(decision.delayMs / 1000)}s (${decision.outcome})`;
+      state.nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
+      setStatus('pending');
+      await report({ status: 'pending', retryWaiting: true });
+      // The next attempt waits for the delay, then for the window (a cancel ends the wait early).
+      earliestMs = Date.now() + decision.delayMs;
     }
-    current.callId = created.callId;
-    current.createdAt = created.startedAt ?? current.createdAt;
-    state.waitingFor = null;
-    // Placed with Unpod and not yet ended (queued, ringing or talking): "active" for the run's counts.
-    setStatus('active');
-    await report({ status: 'active' });
-    // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
-    await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
-
-    const end = await awaitEnd(created);
-    await releasePermit(permit!.id);
-    const snap = end.snapshot;
-    current.status = snap.status === 'completed' ? 'completed' : 'failed';
-    current.endReason = snap.endReason;
-    current.endedAt = snap.endedAt ?? nowIso();
-    current.durationS = snap.durationS;
-    current.endedBy = end.by;
-    state.endReason = snap.endReason;
-    state.transcript = snap.transcript ?? state.transcript;
-    state.summary = snap.summary ?? state.summary;
-    state.recordingUrl = snap.recordingUrl ?? state.recordingUrl;
-    state.cost = snap.cost ?? state.cost;
-    upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
-
-    const { outcome, known } = classifyEndReason(snap.endReason);
-    if (!known) {
-      log.warn('unknown end_reason, treated as a generic failure', { taskId, endReason: snap.endReason });
-      unknownEndReason = snap.endReason ?? 'NONE';
-    }
-    outcomes.push(outcome);
-    const decision = decide(policy, outcomes);
-    if (decision.action === 'complete') {
-      current.decision = 'completed';
-      return finish('completed', `completed: ${snap.endReason}`);
-    }
-    if (decision.action === 'fail') {
-      current.decision = decision.reason;
-      return finish('failed', decision.reason);
-    }
-    if (cancel) {
-      current.decision = 'not retried: campaign canceled';
-      return finish('canceled', 'campaign canceled; retry not made');
-    }
-    current.decision = `retry in ${Math.round(decision.delayMs / 1000)}s (${decision.outcome})`;
-    state.nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
-    setStatus('pending');
-    await report({ status: 'pending', retryWaiting: true });
-    // The next attempt waits for the delay, then for the window (a cancel ends the wait early).
-    earliestMs = Date.now() + decision.delayMs;
   }
 }

@@ -176,6 +176,8 @@ export interface TaskState {
   recordingUrl: string | null;
   cost: number | null;
   metadata: Record<string, string>;
+  /** A call still open this long after its dial is hung up (the policy's maxCallMs, else the pipe's cap). */
+  hardCapMs?: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -169,6 +169,13 @@ export async function statusCommand(
     );
     console.log(`started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta}` : ''}`);
     console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}`);
+    if (p.pausedReason) console.log(`paused by the run itself: ${p.pausedReason}`);
+    const unknown = Object.entries(p.unknownEndReasons ?? {});
+    if (unknown.length > 0) {
+      console.log(
+        `end reasons the policy does not know (treated as failures): ${unknown.map(([r, n]) => `${r} ×${n}`).join(', ')}`,
+      );
+    }
     if (p.waitingForDailyBudget) {
       console.log(`${p.waitingForDailyBudget} tasks wait for the account's tasks/day budget to reset`);
     }

@@ -145,6 +145,13 @@ export const runExtensionSchema = z.object({
   attempts: z.number().int().describe('dial attempts made'),
   retries_waiting: z.number().int(),
   eta: z.string().nullable(),
+  paused_reason: z
+    .string()
+    .nullable()
+    .describe('set when the run paused itself: Unpod refused the whole account (what happened, what to do)'),
+  unknown_end_reasons: z
+    .record(z.string(), z.number().int())
+    .describe('end_reasons the policy table does not know (treated as failures), with their counts'),
   account_id: z.string(),
   pipe_id: z.string(),
   agent_id: z.string().nullable(),

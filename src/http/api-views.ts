@@ -79,6 +79,8 @@ export function toV2Run(s: RunSnapshot, runMode: RunMode): V2Run {
       attempts: progress?.attempts ?? 0,
       retries_waiting: progress?.retriesWaiting ?? 0,
       eta: progress?.eta ?? null,
+      paused_reason: progress?.pausedReason ?? null,
+      unknown_end_reasons: progress?.unknownEndReasons ?? {},
       account_id: input.accountId,
       pipe_id: input.call.pipeId,
       agent_id: input.call.agentId ?? null,
