@@ -6,7 +6,7 @@
  *
  * It also records what the SDK sent (method, path, query and header names, auth scheme, body field names) and
  * compares it with test/fixtures/unpod-sdk-0.5.0-requests.json, the SDK's request shapes for tests that have no
- * Python (UPDATE_SDK_FIXTURE=1 rewrites the file).
+ * Python (UPDATE_SDK_FIXTURE=1 rewrites the file; run prettier on it after).
  *   node --import tsx --test test/sdk-compat.test.ts
  */
 import assert from 'node:assert/strict';
