@@ -10,6 +10,8 @@ import { after, describe, test } from 'node:test';
 import { request } from 'undici';
 import {
   DEFAULT_MIX,
+  distinctShapes,
+  requestShape,
   startSimulator,
   simulatorOutcomeRules,
   type RunningSimulator,
@@ -211,9 +213,10 @@ void describe('paths, envelope and the call model', () => {
   void test('lifecycle: pending → dispatching → ringing → active → connected', async () => {
     const s = await sim({ speed: 1 });
     const to = num(0);
-    s.script(to, [{ endReason: 'agent_end_call', ringMs: 400, talkMs: 400 }]);
-    const id = (await create(s, to)).body.data.id;
-    const seen: string[] = [];
+    s.script(to, [{ endReason: 'agent_end_call', ringMs: 800, talkMs: 800 }]);
+    const created = (await create(s, to)).body.data;
+    const id = created.id;
+    const seen: string[] = [created.status];
     await waitFor(
       async () => {
         const st = (await getCall(s, id)).status as string;
@@ -291,8 +294,9 @@ void test("old vocabulary ('older servers'): completed / not_connected / failed,
   assert.equal((await callOutcome(s, num(60))).status, 'not_connected');
   assert.equal((await callOutcome(s, num(75))).status, 'failed');
   const slow = await sim({ statusVocabulary: 'old', speed: 1 });
-  const id = (await create(slow, num(10))).body.data.id;
-  const seen = new Set<string>();
+  const created = (await create(slow, num(10))).body.data;
+  const id = created.id;
+  const seen = new Set<string>([created.status]);
   for (let i = 0; i < 60; i++) {
     seen.add((await getCall(slow, id)).status);
     await sleep(10);
@@ -330,7 +334,8 @@ void describe('list', () => {
     const done = (await callOutcome(s, num(10))).call;
     const stuck = (await create(s, num(98), undefined)).body.data;
     const other = (await api(s, 'POST', CALLS, { ...createBody(num(98)), pipe_id: 'pipe_2' })).body.data;
-    await waitFor(async () => (await getCall(s, stuck.id)).status === 'active', 'stuck call active');
+    for (const c of [stuck, other])
+      await waitFor(async () => (await getCall(s, c.id)).status === 'active', 'stuck calls active');
     const all = await listCalls(s);
     assert.deepEqual(
       all.map((c) => c.id),
@@ -618,7 +623,9 @@ void describe('limits', () => {
   });
 
   void test('tasks/day: distinct data.campaign_task_id per day, 429 until the reset (dayMs)', async () => {
-    const s = await sim({ accounts: [{ ...BIG, tasksPerDay: 2 }], dayMs: 1000 });
+    const DAY = 3000;
+    const s = await sim({ accounts: [{ ...BIG, tasksPerDay: 2 }], dayMs: DAY });
+    await sleep(DAY - (Date.now() % DAY) + 20); // start of a day: the four creates land in one day
     const t = (task: string, attempt: number) =>
       create(s, num(60), { campaign_task_id: task, campaign_attempt: attempt });
     assert.equal((await t('task-a', 1)).status, 201);
@@ -626,13 +633,13 @@ void describe('limits', () => {
     assert.equal((await t('task-a', 2)).status, 201, 'a task already counted today may dial again');
     const limited = await t('task-c', 1);
     assert.equal(limited.status, 429);
-    assert.equal(limited.headers['retry-after'], '1');
+    assert.ok(Number(limited.headers['retry-after']) <= 3, 'Retry-After: until the day resets');
     assert.match(limited.body.error.message, /tasks per day/);
     assert.deepEqual(
       s.ledger().violations.map((v) => v.kind),
       ['tasks_per_day'],
     );
-    await waitFor(async () => (await t('task-c', 1)).status === 201, 'the day to reset', 3000);
+    await waitFor(async () => (await t('task-c', 1)).status === 201, 'the day to reset', 5000);
     assert.equal(s.ledger().counts.dials, 4);
   });
 
@@ -860,11 +867,17 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
     const r = await create(s, num(75), data);
     const failed = await waitEnded(s, r.body.data.id);
     const quiet = (await callOutcome(s, num(95))).call; // ..95: no push, ever
-    const got = await waitFor(() => (rx.got.length >= 2 ? rx.got : undefined), 'two pushes');
+    const unanswered = (await callOutcome(s, num(60))).call;
+    const slow = await sim({ speed: 1, agentPush: { url: rx.url, secret: 'push_secret' } });
+    const never = (await create(slow, num(10))).body.data.id;
+    await api(slow, 'POST', unpodPaths.callHangup(never)); // hung up before it was dialed: no runner had it
+    const got = await waitFor(() => (rx.got.length >= 3 ? rx.got : undefined), 'three pushes');
     await sleep(100);
-    assert.equal(rx.got.length, 2);
+    assert.equal(rx.got.length, 3);
     const byId = new Map(got.map((g) => [g.body.call_id, g]));
     assert.equal(byId.get(ok.id)!.body.final_state, 'ended');
+    assert.equal(byId.get(unanswered.id)!.body.final_state, 'ended', 'the entrypoint returned');
+    assert.ok(!byId.has(never));
     const f = byId.get(failed.id)!;
     assert.deepEqual(f.body, { event: 'call_end', call_id: failed.id, final_state: 'failed', data });
     assert.ok(!byId.has(quiet.id));
@@ -881,7 +894,7 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
       assert.equal(verifyWebhookSignature({ ...args, rawBody: g.raw.replace('call_', 'cal_') }).ok, false);
     }
     const c = s.ledger().counts;
-    assert.equal(c.pushes_sent, 2);
+    assert.equal(c.pushes_sent, 3);
     assert.equal(c.pushes_dropped, 1);
   });
 
@@ -919,7 +932,7 @@ void describe('no webhooks; the AgentRunner push on demand', () => {
 });
 
 void test('ledger: duplicates per (data.campaign_task_id, data.campaign_attempt); reset forgets', async () => {
-  const s = await sim({ speed: 1 });
+  const s = await sim({ accounts: [{ ...BIG, concurrency: 0 }] }); // every call stays pending
   const data = { campaign_task_id: 'task-x', campaign_attempt: 1 };
   const a = await create(s, num(1), data);
   const b = await create(s, num(1), data);
@@ -967,4 +980,48 @@ void test('admin endpoints: health, limits, faults, pipes, push, reset', async (
   assert.equal(l.counts.dials + l.counts.violations, 0, 'reset forgets dials and violations');
   await callOutcome(s, num(1));
   await waitFor(() => rx.got.length === 1, 'the push set through /_sim');
+});
+
+void test('recordRequests: every API request as received (method, path, query, headers, body), not /_sim', async () => {
+  const s = await sim({ recordRequests: true });
+  const id = (await create(s, num(1), { campaign_task_id: 't' })).body.data.id;
+  await api(s, 'GET', `${CALLS}?call_status=in_flight&pipe_id=pipe_1`);
+  await api(s, 'POST', unpodPaths.callHangup(id));
+  await api(s, 'GET', '/_sim/ledger');
+  const got = s.requests();
+  assert.deepEqual(
+    got.map((r) => `${r.method} ${r.path}`),
+    [`POST ${CALLS}`, `GET ${CALLS}`, `POST ${unpodPaths.callHangup(id)}`],
+  );
+  const sent = got[0]!.body as { to_number: string };
+  assert.deepEqual(sent, createBody(sent.to_number, { campaign_task_id: 't' }));
+  assert.equal(got[0]!.headers.authorization, `Bearer ${KEY}`);
+  assert.deepEqual(got[1]!.query, { call_status: 'in_flight', pipe_id: 'pipe_1' });
+  assert.equal(got[2]!.body, null, 'hangup carries no body');
+  assert.deepEqual((await sim()).requests(), [], 'off by default');
+});
+
+void test('requestShape: ids, keys and values fall away; scheme word, header and field names stay', () => {
+  const shape = requestShape({
+    method: 'POST',
+    path: `${unpodPaths.callHangup('call_abc')}`,
+    query: { b: '1', a: '2' },
+    headers: {
+      host: 'x',
+      authorization: 'Token k',
+      'org-handle': 'acme',
+      'x-request-id': 'r',
+      accept: '*/*',
+    },
+    body: { to_number: '+1', data: {} },
+  });
+  assert.deepEqual(shape, {
+    method: 'POST',
+    path: '/api/v2/platform/speech/v1/calls/{id}/hangup',
+    query: ['a', 'b'],
+    auth: 'Token',
+    headers: ['authorization', 'org-handle', 'x-request-id'],
+    body: ['data', 'to_number'],
+  });
+  assert.equal(distinctShapes([shape, { ...shape }, { ...shape, auth: 'JWT' }]).length, 2);
 });

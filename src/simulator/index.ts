@@ -10,8 +10,9 @@ export {
 export { HANGUP_REASON } from './state-machine';
 export { DEFAULT_ACCOUNT } from './accounts';
 export { DEFAULT_MAX_CALL_DURATION_S } from './pipes';
-export { SUPERVOICE_NUMBERS_PATH } from './routes-resources';
+export { SUPERVOICE_NUMBERS_PATHS } from './routes-resources';
 export { ACCOUNT_FAILURES } from './types';
+export { distinctShapes, requestShape, type RequestShape } from './request-shape';
 export type {
   AccountFailure,
   AccountLimits,
@@ -23,6 +24,7 @@ export type {
   LedgerDuplicate,
   LedgerViolation,
   OutcomeMode,
+  RecordedRequest,
   RunningSimulator,
   ScriptStep,
   SimPipe,

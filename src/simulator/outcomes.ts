@@ -102,7 +102,7 @@ export const DEFAULT_RULES: readonly Rule[] = [
   {
     from: 70,
     to: 72,
-    text: 'AGENT_HUNG_UP_VOICEMAIL_DETECTED always (answered, completed)',
+    text: 'AGENT_HUNG_UP_VOICEMAIL_DETECTED always (answered, connected)',
     step: () => ans('AGENT_HUNG_UP_VOICEMAIL_DETECTED'),
   },
   { from: 73, to: 74, text: 'USER_HUNG_UP_RINGING always', step: () => ans('USER_HUNG_UP_RINGING') },
@@ -123,7 +123,7 @@ export const DEFAULT_RULES: readonly Rule[] = [
   {
     from: 87,
     to: 89,
-    text: 'IDLE_TIMEOUT on attempt 1 (answered, completed), then answered (USER_HUNG_UP_IN_CALL)',
+    text: 'IDLE_TIMEOUT on attempt 1 (answered, connected), then answered (USER_HUNG_UP_IN_CALL)',
     step: firstThen('IDLE_TIMEOUT'),
   },
   {

@@ -13,7 +13,7 @@ import type { RunningSimulator } from './types';
 
 export function registerAdminRoutes(
   app: FastifyInstance,
-  sim: Omit<RunningSimulator, 'url' | 'close'>,
+  sim: Omit<RunningSimulator, 'url' | 'close' | 'requests'>,
   hasAccount: (id: string) => boolean,
 ): void {
   const noAccount = { detail: 'account not found' };

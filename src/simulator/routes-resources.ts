@@ -1,7 +1,7 @@
 /**
  * What the engine's preflight reads: `GET …/pipes/{id}` (unpod 0.5.0 `management/pipes.py`) and the numbers list,
  * `GET …/numbers?status=` (proxy mode) and supervoice's own `GET /v1/numbers?status_filter=` (what
- * `numbers.list` calls in direct, Bearer mode: `management/numbers.py` `_SV_NUMBERS`).
+ * `numbers.list` calls in direct, Bearer mode: `management/numbers.py` `_SV_NUMBERS`), in a bare `{"data"}`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { unpodPaths } from '../unpod/paths';
@@ -12,7 +12,11 @@ import { numberView, pipeView, type PipeBook } from './pipes';
 import { route } from './routes-calls';
 import type { CallEngine } from './state-machine';
 
-export const SUPERVOICE_NUMBERS_PATH = '/v1/numbers';
+/**
+ * Supervoice's own numbers route, relative to the SDK's management base: `/v1/numbers` on a bare host, and
+ * `/platform/v1/numbers` under the base `UNPOD_BASE_URL` gives (`_base_url.py` `service_base`).
+ */
+export const SUPERVOICE_NUMBERS_PATHS = ['/v1/numbers', '/platform/v1/numbers'];
 
 export function registerResourceRoutes(
   app: FastifyInstance,
@@ -41,8 +45,9 @@ export function registerResourceRoutes(
     return envelope(200, 'Numbers fetched', numbers(req, 'status'));
   });
 
-  app.get(SUPERVOICE_NUMBERS_PATH, async (req, reply) => {
-    if (!authenticate(engine, ledger, req, reply)) return reply;
-    return { data: numbers(req, 'status_filter') };
-  });
+  for (const path of SUPERVOICE_NUMBERS_PATHS)
+    app.get(path, async (req, reply) => {
+      if (!authenticate(engine, ledger, req, reply)) return reply;
+      return { data: numbers(req, 'status_filter') };
+    });
 }

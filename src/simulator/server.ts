@@ -14,7 +14,7 @@ import { registerCallRoutes } from './routes-calls';
 import { registerResourceRoutes } from './routes-resources';
 import { CallEngine } from './state-machine';
 import { Timers } from './timers';
-import type { RunningSimulator, SimulatorOptions } from './types';
+import type { RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   const speed = opts.speed ?? 1;
@@ -78,16 +78,36 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     return payload;
   });
 
+  const recorded: RecordedRequest[] = [];
+  if (opts.recordRequests)
+    app.addHook('preHandler', async (req) => {
+      const [path = '', qs = ''] = req.url.split('?');
+      if (path.startsWith('/_sim')) return;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = String(v);
+      recorded.push({
+        method: req.method,
+        path,
+        query: Object.fromEntries(new URLSearchParams(qs)),
+        headers,
+        body: req.body ?? null,
+      });
+    });
+
   const hangupAnswer = opts.hangupAnswer ?? 'call';
   const control: Omit<RunningSimulator, 'url' | 'close'> = {
     ledger: () => ledger.snapshot(),
+    requests: () => structuredClone(recorded),
     setFaults: (f) => faults.set(f),
     setLimits: (accountId, l) => engine.setLimits(accountId, l),
     setAccountFailure: (accountId, kind) => engine.setFailure(accountId, kind),
     setAgentPush: (p) => push.set(p),
     setPipe: (p) => void pipes.set(p),
     script: (num, steps) => engine.script(num, steps),
-    reset: () => engine.reset(),
+    reset: () => {
+      engine.reset();
+      recorded.length = 0;
+    },
   };
   registerCallRoutes(app, { engine, ledger, pipes, faults, hangupAnswer: () => hangupAnswer });
   registerResourceRoutes(app, engine, ledger, pipes);

@@ -290,15 +290,18 @@ export class CallEngine {
         this.pump(acct);
       }
     }
-    this.d.push.callEnded(
-      {
-        event: 'call_end',
-        call_id: sim.id,
-        final_state: outcome === 'connected' ? 'ended' : 'failed',
-        data: sim.data,
-      },
-      sim.plan.push === 'drop',
-    );
+    // The runner's call_end fires only for a call that reached it (here: one that was dialed), "ended" when the
+    // entrypoint returned and "failed" when it raised (connectivity/bridge_server.py) — here, the failed outcome.
+    if (sim.dialedMs !== null)
+      this.d.push.callEnded(
+        {
+          event: 'call_end',
+          call_id: sim.id,
+          final_state: outcome === 'failed' ? 'failed' : 'ended',
+          data: sim.data,
+        },
+        sim.plan.push === 'drop',
+      );
   }
 
   /** Hang up through the API: terminal calls are left unchanged. */

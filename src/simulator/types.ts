@@ -113,6 +113,8 @@ export interface SimulatorOptions {
   accountFailures?: Record<string, AccountFailure>;
   outcomes?: OutcomeMode;
   scripts?: Record<string, ScriptStep[]>;
+  /** Keep every API request that reached a route (method, path, query, headers, body): `requests()`. */
+  recordRequests?: boolean;
   seed?: number;
   rateWindowMs?: number;
   dayMs?: number;
@@ -185,8 +187,19 @@ export interface Ledger {
   counts: LedgerCounts;
 }
 
+/** An API request as the simulator received it (header names lower-case). */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
 export interface RunningSimulator {
   url: string;
+  /** The API requests received so far (with `recordRequests: true`; else []), oldest first; not /_sim. */
+  requests(): RecordedRequest[];
   close(): Promise<void>;
   ledger(): Ledger;
   setFaults(f: SimulatorOptions['faults']): void;
