@@ -30,7 +30,6 @@ import {
   callListSchema,
   callSchema,
   errorBodySchema,
-  numberListSchema,
   pipeSchema,
   unwrapData,
   type CreateCallRequest,
@@ -107,8 +106,8 @@ export class UnpodClient {
     listInFlight(pipeId?: string, opts?: RequestOptions): Promise<UnpodCall[]>;
     hangup(callId: string, opts?: RequestOptions): Promise<UnpodCall | null>;
   };
+  /** `pipes.get` (pipes.py; deprecated in 0.5.0 in favour of `agents.voice`, same path): the preflight's read. */
   readonly pipes: { get(pipeId: string, opts?: RequestOptions): Promise<Pipe> };
-  readonly numbers: { list(opts?: RequestOptions): Promise<z.infer<typeof numberListSchema>> };
 
   readonly #origin: string;
   readonly #basePath: string;
@@ -196,15 +195,6 @@ export class UnpodClient {
     this.pipes = {
       get: (pipeId, o) =>
         this.#send({ method: 'GET', path: unpodPaths.pipe(pipeId), signal: o?.signal, schema: pipeSchema }),
-    };
-    this.numbers = {
-      list: (o) =>
-        this.#send({
-          method: 'GET',
-          path: unpodPaths.numbers(),
-          signal: o?.signal,
-          schema: numberListSchema,
-        }),
     };
   }
 

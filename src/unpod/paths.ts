@@ -13,6 +13,7 @@ export const unpodPaths = {
   call: (callId: string) => `${SPEECH}/calls/${enc(callId)}`,
   callHangup: (callId: string) => `${SPEECH}/calls/${enc(callId)}/hangup`,
   pipe: (pipeId: string) => `${SPEECH}/pipes/${enc(pipeId)}`,
+  /** Served by the simulator (the SDK's proxy-mode `numbers.list`); the engine does not read numbers. */
   numbers: () => `${SPEECH}/numbers`,
 } as const;
 

@@ -1,6 +1,6 @@
 /**
- * Webhook signing and verification (assumed scheme, shared by the simulator and our receiver):
- * `x-unpod-timestamp: <unix seconds>` and `x-unpod-signature: v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+ * Our signing scheme, for the agent push we receive and the callbacks we send (Unpod itself signs nothing):
+ * `x-campaign-timestamp: <unix seconds>` and `x-campaign-signature: v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
  * Several `v1=` values separated by commas or spaces are accepted (secret rotation).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
