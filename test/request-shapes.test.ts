@@ -35,6 +35,15 @@ async function until(stack: TestStack, runId: string, states: string[]): Promise
   throw new Error(`run ${runId} did not reach ${states.join('|')}`);
 }
 
+/** Until the run's first call is in the simulator's ledger. */
+async function dialed(stack: TestStack, runId: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (stack.simulator.ledger().dials.some((d) => d.task_workflow_id?.includes(runId))) return;
+    await delay(50);
+  }
+  throw new Error(`run ${runId} dialed nothing`);
+}
+
 describe("the engine's requests match the SDK's", () => {
   let stack: TestStack;
   before(async () => {
@@ -57,22 +66,12 @@ describe("the engine's requests match the SDK's", () => {
       methods: ['POST'],
     });
     const lost = await stack.run([contact('+14155557002', 2)]);
-    for (
-      let i = 0;
-      i < 100 && stack.simulator.ledger().dials.every((d) => !d.task_workflow_id?.includes(lost));
-      i++
-    )
-      await delay(50);
+    await dialed(stack, lost);
     stack.simulator.setFaults({});
     await until(stack, lost, ['completed']);
     // A stuck call, canceled with hang-up.
     const stuck = await stack.run([contact('+14155557098', 2)]);
-    for (
-      let i = 0;
-      i < 100 && stack.simulator.ledger().dials.every((d) => !d.task_workflow_id?.includes(stuck));
-      i++
-    )
-      await delay(50);
+    await dialed(stack, stuck);
     await stack.env.client.workflow
       .getHandle(campaignWorkflowId(stuck))
       .signal(cancelSignal, { hangup: true });
