@@ -6,13 +6,13 @@
  *
  * Detection delay = when the end was known here − the call's own `ended_at` (the simulator's clock, same machine).
  *
- *   npm run bench -- end-detection [--calls 200] [--interval-ms 1000]
+ *   npm run bench -- end-detection [--calls 200] [--interval-ms 1000] [--talk-s 10-70]
  */
 import { startSimulator } from '../src/simulator';
 import { UnpodClient, type UnpodCall } from '../src/unpod';
 import { CallWatcher } from '../src/unpod/call-watcher';
 import { isTerminalState } from '../src/unpod/end-reasons';
-import { numberFlag, printTable } from './harness';
+import { flag, numberFlag, printTable } from './harness';
 
 const KEY = 'sim_bench_key';
 
@@ -116,6 +116,8 @@ async function viaPerCallPolling(unpod: UnpodClient, n: number, perSecond: numbe
 export async function run(args: string[]): Promise<void> {
   const n = numberFlag(args, 'calls', 200);
   const intervalMs = numberFlag(args, 'interval-ms', 1_000);
+  const [talkMinS, talkMaxS] = (flag(args, 'talk-s') ?? '10-70').split('-').map(Number) as [number, number];
+  if (!(talkMinS > 0 && talkMaxS > talkMinS)) throw new Error('--talk-s wants MIN-MAX seconds, e.g. 10-70');
   const sim = await startSimulator({
     speed: 1,
     seed: 11,
@@ -129,9 +131,10 @@ export async function run(args: string[]): Promise<void> {
       },
     ],
   });
-  // Talk times spread over 10–70 s (real time: speed 1), so ends arrive over a minute, all live at first.
+  // Talk times spread evenly over the range (real time: speed 1), all calls live at first.
+  const spanMs = (talkMaxS - talkMinS) * 1000;
   for (let i = 0; i < n; i++) {
-    const talkMs = 10_000 + ((i * 7919) % 60_000);
+    const talkMs = talkMinS * 1000 + ((i * 7919) % spanMs);
     for (const tag of ['601', '602'])
       sim.script(`+1415${tag}${String(i).padStart(4, '0')}`, [
         { endReason: 'agent_end_call', ringMs: 500, talkMs },
@@ -139,7 +142,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const unpod = new UnpodClient({ baseUrl: sim.url, apiKey: KEY, connections: 16 });
   try {
-    console.log(`${n} calls live at once, ends over ~60 s (simulator at real speed)`);
+    console.log(`${n} calls live at once, talk ${talkMinS}–${talkMaxS} s (simulator at real speed)`);
     const w = await viaWatcher(unpod, n, intervalMs);
     const budget = (w.lists + w.reads) / w.seconds;
     const p = await viaPerCallPolling(unpod, n, budget);
