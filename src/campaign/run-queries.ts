@@ -25,6 +25,42 @@ export class RunNotFoundError extends Error {
   }
 }
 
+/**
+ * A run's state, one mapping for the HTTP API (`status` and `?status=`), the CLI (`status`, `runs`) and
+ * /metrics: the campaign's own state while its workflow runs or once it completed (a canceled run is
+ * `canceled`, a paused one `paused`), `failed` when the workflow itself failed, was terminated or timed out.
+ */
+export const RUN_STATES = ['running', 'paused', 'canceling', 'canceled', 'completed', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export function runStateOf(
+  executionStatus: string,
+  progress: Pick<CampaignProgress, 'state'> | null | undefined,
+): RunState {
+  if (executionStatus === 'RUNNING' || executionStatus === 'COMPLETED') return progress?.state ?? 'running';
+  return 'failed';
+}
+
+/** The Temporal execution status a run in `state` has: what a visibility query narrows by first. */
+export function executionStatusOf(state: RunState): 'Running' | 'Completed' | undefined {
+  if (state === 'running' || state === 'paused' || state === 'canceling') return 'Running';
+  if (state === 'completed' || state === 'canceled') return 'Completed';
+  return undefined;
+}
+
+export function parseRunState(value: string, flag = '--status'): RunState {
+  const v = value.trim().toLowerCase();
+  if (!(RUN_STATES as readonly string[]).includes(v))
+    throw new RunQueryError(`${flag} must be one of ${RUN_STATES.join(', ')}; got '${value}'`);
+  return v as RunState;
+}
+
+/** A bad filter value; the CLI prints it as one line. */
+export class RunQueryError extends Error {
+  override readonly name = 'RunQueryError';
+  readonly code = 'INVALID_QUERY';
+}
+
 export async function getProgress(client: Client, runId: string): Promise<CampaignProgress> {
   const handle = client.workflow.getHandle(campaignWorkflowId(runId));
   try {
@@ -47,11 +83,13 @@ export function tasksQuery(runId: string, status?: TaskStatus): string {
   return q;
 }
 
-export function parseTaskStatus(value: string): TaskStatus {
-  if (!(TASK_STATUSES as readonly string[]).includes(value)) {
-    throw new Error(`--status must be one of ${TASK_STATUSES.join(', ')}; got '${value}'`);
+/** Case-insensitive (`FAILED` is `failed`); an unknown value is a RunQueryError naming the flag. */
+export function parseTaskStatus(value: string, flag = '--status'): TaskStatus {
+  const v = value.trim().toLowerCase();
+  if (!(TASK_STATUSES as readonly string[]).includes(v)) {
+    throw new RunQueryError(`${flag} must be one of ${TASK_STATUSES.join(', ')}; got '${value}'`);
   }
-  return value as TaskStatus;
+  return v as TaskStatus;
 }
 
 /** Every task of a run, with its full state, in contact-line order. Reads closed tasks from their result. */
