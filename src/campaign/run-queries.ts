@@ -12,6 +12,8 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId, isRunId } from '../../workflows/ids';
+import { DEFAULT_LIMITS, minimumMakespan, type Limits } from '../../workflows/limiter-core';
+import { DEFAULT_MEAN_CALL_MS, limiterState } from './limits';
 
 export class RunNotFoundError extends Error {
   override readonly name = 'RunNotFoundError';
@@ -142,4 +144,134 @@ export function toExportRow(t: TaskState): ExportRow {
     transcript: t.transcript ?? '',
     task_id: t.taskId,
   };
+}
+
+// ---------- ETA ----------
+
+const DAY_MS = 86_400_000;
+
+export interface EtaInputs {
+  /** The limits in force for the run's account. */
+  limits: Limits;
+  /** Mean call length (default two minutes). */
+  meanCallMs?: number;
+  /**
+   * When each open contact can next be dialed, where it must wait (a retry delay, its calling window, its call
+   * time): TaskState.nextAttemptAt of the run's pending tasks. null entries are ready now.
+   */
+  nextAttempts: readonly (string | null)[];
+  nowMs: number;
+}
+
+/**
+ * The earliest a run can finish: the later of what the limits allow for the contacts still open
+ * (max(N / calls-per-minute, N × mean call / concurrency), plus a day per further tasks/day budget) and the
+ * latest next attempt among them plus one call (no contact waiting for 17:00 finishes before 17:00).
+ * null for a run that is not running (paused, canceling, over) or has nothing open; never in the past.
+ */
+export function runEta(p: CampaignProgress, o: EtaInputs): string | null {
+  if (p.state !== 'running') return null;
+  const open = p.counts.pending + p.counts.ringing + p.counts.active;
+  if (open <= 0) return null;
+  const meanCallMs = o.meanCallMs ?? DEFAULT_MEAN_CALL_MS;
+  const { ms } = minimumMakespan(open, o.limits, meanCallMs);
+  const days = o.limits.tasksPerDay ? Math.ceil(p.counts.pending / o.limits.tasksPerDay) : 1;
+  const byLimits = o.nowMs + ms + Math.max(0, days - 1) * DAY_MS;
+  let latestWait = -Infinity;
+  for (const at of o.nextAttempts) {
+    const t = at ? Date.parse(at) : NaN;
+    if (Number.isFinite(t) && t > latestWait) latestWait = t;
+  }
+  const byWaits = latestWait > o.nowMs ? latestWait + meanCallMs : -Infinity;
+  return new Date(Math.max(byLimits, byWaits)).toISOString();
+}
+
+/** At most this many pending tasks are read for their next attempt (a status query each). */
+export const ETA_TASK_SAMPLE = 500;
+
+/** The next attempts of a run's pending tasks (up to ETA_TASK_SAMPLE of them). */
+export async function pendingNextAttempts(client: Client, runId: string): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for await (const info of client.workflow.list({ query: tasksQuery(runId, 'pending') })) {
+    if (info.status.name !== 'RUNNING') continue;
+    try {
+      out.push((await client.workflow.getHandle(info.workflowId).query(taskStatusQuery)).nextAttemptAt);
+    } catch {
+      // closed meanwhile
+    }
+    if (out.length >= ETA_TASK_SAMPLE) break;
+  }
+  return out;
+}
+
+/** runEta with the account's limits in force and the run's waiting contacts, read now. */
+export async function readEta(
+  client: Client,
+  p: CampaignProgress,
+  meanCallMs?: number,
+): Promise<string | null> {
+  if (p.state !== 'running') return null;
+  const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+  const nextAttempts = await pendingNextAttempts(client, p.runId);
+  return runEta(p, { limits, meanCallMs, nextAttempts, nowMs: Date.now() });
+}
+
+// ---------- runs ----------
+
+export interface RunListItem {
+  runId: string;
+  state: RunState;
+  accountId: string | null;
+  spaceToken: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  total: number;
+  done: number;
+  counts: CampaignProgress['counts'] | null;
+}
+
+function quoteValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Runs newest first, from visibility, each with its state (its progress query, or result once closed). */
+export async function listRuns(
+  client: Client,
+  o: { space?: string; account?: string; status?: RunState; limit: number },
+): Promise<RunListItem[]> {
+  let q = `WorkflowType = 'campaignWorkflow'`;
+  if (o.space) q += ` AND CampaignSpace = ${quoteValue(o.space)}`;
+  if (o.account) q += ` AND CampaignAccount = ${quoteValue(o.account)}`;
+  const execution = o.status ? executionStatusOf(o.status) : undefined;
+  if (execution) q += ` AND ExecutionStatus = ${quoteValue(execution)}`;
+  const out: RunListItem[] = [];
+  for await (const info of client.workflow.list({ query: q })) {
+    if (o.status === 'failed' && (info.status.name === 'RUNNING' || info.status.name === 'COMPLETED'))
+      continue;
+    const handle = client.workflow.getHandle(info.workflowId, info.runId);
+    let progress: CampaignProgress | null = null;
+    try {
+      if (info.status.name === 'COMPLETED') progress = (await handle.result()) as CampaignProgress;
+      else if (info.status.name === 'RUNNING') progress = await handle.query(progressQuery);
+    } catch {
+      progress = null;
+    }
+    const state = runStateOf(info.status.name, progress);
+    if (o.status && state !== o.status) continue;
+    const c = progress?.counts ?? null;
+    const sa = info.searchAttributes as Record<string, unknown[] | undefined> | undefined;
+    out.push({
+      runId: info.workflowId.replace(/^campaign-/, ''),
+      state,
+      accountId: (sa?.CampaignAccount?.[0] as string | undefined) ?? progress?.accountId ?? null,
+      spaceToken: (sa?.CampaignSpace?.[0] as string | undefined) ?? null,
+      startedAt: info.startTime.toISOString(),
+      closedAt: info.closeTime?.toISOString() ?? null,
+      total: progress?.total ?? 0,
+      done: c ? c.completed + c.failed + c.skipped + c.expired + c.canceled : 0,
+      counts: c,
+    });
+    if (out.length >= o.limit) break;
+  }
+  return out;
 }
