@@ -210,9 +210,15 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
     const ids = async (status: string) =>
       ((await call('GET', `${space}/runs/?status=${status}`)).json.data as Json[]).map((r) => r.run_id);
 
+    const running = await waitFor('running');
+    assert.ok(
+      running.x_campaign.eta && Date.parse(running.x_campaign.eta as string) >= Date.now() - 1_000,
+      `a running run's ETA is not in the past: ${running.x_campaign.eta}`,
+    );
     await call('POST', `${space}/runs/${runId}/pause/`);
     const paused = await waitFor('paused');
     assert.equal(paused.status, 'paused');
+    assert.equal(paused.x_campaign.eta, null, 'a paused run has no ETA');
     assert.ok((await ids('paused')).includes(runId));
     assert.ok(!(await ids('running')).includes(runId), 'a paused run is not in ?status=running');
     assert.ok((await ids('PAUSED')).includes(runId), 'the filter is case-insensitive');

@@ -28,7 +28,7 @@ import {
 } from './api-schemas';
 import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
 import { executionStatusOf } from '../campaign/run-queries';
-import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run } from './api-views';
+import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, withLiveEta } from './api-views';
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
 import { runOptionExtras, type RunOptionExtras } from './api-run-options';
@@ -345,7 +345,9 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         infos.push(info);
         if (infos.length >= q.page_size) break;
       }
-      const runs = await Promise.all(infos.map((info) => loadRunFromInfo(temporal, info)));
+      const runs = await Promise.all(
+        infos.map(async (info) => withLiveEta(temporal, await loadRunFromInfo(temporal, info))),
+      );
       return sendEnvelope(
         reply,
         200,
@@ -365,14 +367,19 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
       const snap = await loadRunFromInfo(temporal, info);
       if (stateOf(snap) === status) matches.push(snap);
     }
-    const page = matches.slice(offset, offset + q.page_size).map((r) => toV2Run(r, opts.runMode));
+    const page = (
+      await Promise.all(matches.slice(offset, offset + q.page_size).map((r) => withLiveEta(temporal, r)))
+    ).map((r) => toV2Run(r, opts.runMode));
     return sendEnvelope(reply, 200, 'Runs Fetched Successfully', page, matches.length);
   });
 
   app.get('/runs/:run_id/', { config: { v2ErrorMessage: 'Error fetching run' } }, async (request, reply) => {
     const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
     await auth.authorize(request, 'canView', space_token, run_id);
-    const run = toV2Run(await loadRun(temporal, run_id, space_token), opts.runMode);
+    const run = toV2Run(
+      await withLiveEta(temporal, await loadRun(temporal, run_id, space_token)),
+      opts.runMode,
+    );
     return sendEnvelope(reply, 200, 'Run Fetched Successfully', run, 1);
   });
 };

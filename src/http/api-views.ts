@@ -6,7 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getRunInput } from '../campaign/run-control';
-import { RunNotFoundError, runStateOf } from '../campaign/run-queries';
+import { readEta, RunNotFoundError, runStateOf } from '../campaign/run-queries';
 import {
   progressQuery,
   taskStatusQuery,
@@ -237,4 +237,14 @@ export async function loadTask(client: Client, info: WorkflowExecutionInfo): Pro
   if (info.status.name === 'COMPLETED') return (await handle.result()) as TaskState;
   if (info.status.name === 'RUNNING') return handle.query(taskStatusQuery);
   return null;
+}
+
+/**
+ * The snapshot with its ETA worked out now (run-queries.ts readEta: the limits in force and the contacts'
+ * next attempts), not the campaign's own estimate from its last workflow task; null unless running.
+ */
+export async function withLiveEta(client: Client, s: RunSnapshot): Promise<RunSnapshot> {
+  if (!s.progress) return s;
+  const running = stateOf(s) === 'running';
+  return { ...s, progress: { ...s.progress, eta: running ? await readEta(client, s.progress) : null } };
 }
