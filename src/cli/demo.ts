@@ -65,11 +65,16 @@ export async function runDemo(config: Config): Promise<number> {
           phone: t.phone,
           status: t.status,
           attempts: t.attempts.length,
-          end_reasons: t.attempts.map((a) => a.endReason ?? '-').join(' → '),
+          end_reasons: t.attempts.map((a) => a.endReason ?? '-').join(' → ') || (t.reason ?? ''),
         })),
       ),
     );
-    console.log(`\nrun ${runId} finished. Try: unpod-campaigns export ${runId} --format csv`);
+    console.log(
+      stack
+        ? `\nrun ${runId} finished; the demo's stack stops now (its data stays in ${config.env.TEMPORAL_DB_FILE}). ` +
+            `With \`npm start\` running: npx unpod-campaigns export ${runId} --format csv`
+        : `\nrun ${runId} finished. Try: npx unpod-campaigns export ${runId} --format csv`,
+    );
     return 0;
   } finally {
     await client.connection.close();
