@@ -219,6 +219,13 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
     const paused = await waitFor('paused');
     assert.equal(paused.status, 'paused');
     assert.equal(paused.x_campaign.eta, null, 'a paused run has no ETA');
+    const whilePaused = await (
+      await fetch(`${api.url}/metrics`, { headers: { authorization: `Token ${KEY}` } })
+    ).text();
+    assert.ok(
+      Number(/unpod_campaigns_runs\{state="paused"\} (\d+)/.exec(whilePaused)?.[1]) >= 1,
+      `runs{state="paused"} counts the paused run:\n${whilePaused}`,
+    );
     assert.ok((await ids('paused')).includes(runId));
     assert.ok(!(await ids('running')).includes(runId), 'a paused run is not in ?status=running');
     assert.ok((await ids('PAUSED')).includes(runId), 'the filter is case-insensitive');
@@ -231,6 +238,13 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
     assert.ok((await ids('canceled')).includes(runId));
     assert.ok(!(await ids('failed')).includes(runId), 'a canceled run is not in ?status=failed');
     assert.ok(!(await ids('completed')).includes(runId), 'nor in ?status=completed');
+    // /metrics counts by the same mapping: this canceled run among the canceled ones.
+    const metrics = await fetch(`${api.url}/metrics`, { headers: { authorization: `Token ${KEY}` } });
+    const text = await metrics.text();
+    assert.equal(metrics.status, 200, text);
+    const canceledRuns = Number(/unpod_campaigns_runs\{state="canceled"\} (\d+)/.exec(text)?.[1]);
+    assert.ok(canceledRuns >= 1, `runs{state="canceled"} counts the canceled run:\n${text}`);
+    assert.match(text, /unpod_campaigns_runs\{state="paused"\} \d+/);
   });
 
   it('runStateOf: one mapping from execution status and campaign state', () => {
