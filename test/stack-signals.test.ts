@@ -155,10 +155,29 @@ describe('npm start and signals', { timeout: 600_000 }, () => {
     const ports = Object.values(s.ports);
     for (const p of [s.ports.temporal, s.ports.simulator, s.ports.http])
       assert.equal(await listening(p), true, `port ${p} listens while up`);
+    // The worker's stats are served under npm start (README: /metrics and /stats on WORKER_METRICS_PORT).
+    const stats = await request(`http://127.0.0.1:${s.ports.metrics}/stats`);
+    const body = (await stats.body.json()) as Record<string, unknown>;
+    assert.equal(stats.statusCode, 200);
+    for (const k of [
+      'in_flight',
+      'capacity',
+      'completed_last_hour',
+      'failed_last_hour',
+      'mean_call_duration_s',
+    ])
+      assert.ok(k in body, `/stats has ${k}`);
+    const metrics = await request(`http://127.0.0.1:${s.ports.metrics}/metrics`);
+    assert.match(await metrics.body.text(), /in_flight/);
+    // Its addresses are recorded for the CLI in other terminals, and removed when it stops.
+    const stateFile = path.join(s.dir, 'stack.json');
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { temporalAddress: string };
+    assert.equal(state.temporalAddress, `127.0.0.1:${s.ports.temporal}`);
     // Descendants in other process groups (a server started detached) count too: snapshot them all now.
     process.kill(s.child.pid!, 'SIGTERM');
     const left = await leftAfter(tree, ports);
     assert.deepEqual(left, { pids: [], ports: [] }, `left running after 15 s:\n${s.output()}`);
+    assert.equal(fs.existsSync(stateFile), false, 'the state file is removed');
   });
 
   test('Ctrl-C (SIGINT to the process group) with a run in flight stops worker → HTTP → simulator → server', async () => {
