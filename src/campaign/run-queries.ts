@@ -204,6 +204,15 @@ export async function pendingNextAttempts(client: Client, runId: string): Promis
   return out;
 }
 
+/** What runEta needs beyond the progress, read now: the account's limits in force and the waiting contacts. */
+export async function readEtaInputs(
+  client: Client,
+  p: CampaignProgress,
+): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
+  const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+  return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
+}
+
 /** runEta with the account's limits in force and the run's waiting contacts, read now. */
 export async function readEta(
   client: Client,
@@ -211,9 +220,7 @@ export async function readEta(
   meanCallMs?: number,
 ): Promise<string | null> {
   if (p.state !== 'running') return null;
-  const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
-  const nextAttempts = await pendingNextAttempts(client, p.runId);
-  return runEta(p, { limits, meanCallMs, nextAttempts, nowMs: Date.now() });
+  return runEta(p, { ...(await readEtaInputs(client, p)), meanCallMs, nowMs: Date.now() });
 }
 
 // ---------- runs ----------

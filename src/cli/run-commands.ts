@@ -16,6 +16,8 @@ import {
   listRuns,
   listTasks,
   readEta,
+  readEtaInputs,
+  runEta,
   RunNotFoundError,
   toExportRow,
   type RunState,
@@ -158,7 +160,7 @@ export async function watchProgress(
 ): Promise<CampaignProgress> {
   const tty = Boolean(process.stdout.isTTY);
   let last = '';
-  let eta: { at: number; value: string | null } | undefined;
+  let inputs: { at: number; read: Awaited<ReturnType<typeof readEtaInputs>> } | undefined;
   const onSigint = () => {
     if (print && tty) process.stdout.write('\n');
     console.error(
@@ -171,9 +173,11 @@ export async function watchProgress(
     for (;;) {
       const p = await getProgress(client, runId);
       if (print) {
-        if (!eta || Date.now() - eta.at > ETA_REFRESH_MS || p.state !== 'running')
-          eta = { at: Date.now(), value: await readEta(client, p, meanCallMs) };
-        const line = progressLine({ ...p, eta: eta.value });
+        // The limiter and the waiting contacts are read every ETA_REFRESH_MS; the ETA is worked out every poll.
+        if (p.state === 'running' && (!inputs || Date.now() - inputs.at > ETA_REFRESH_MS))
+          inputs = { at: Date.now(), read: await readEtaInputs(client, p) };
+        const eta = inputs ? runEta(p, { ...inputs.read, meanCallMs, nowMs: Date.now() }) : null;
+        const line = progressLine({ ...p, eta });
         if (tty) process.stdout.write(`\r\x1b[2K${line}`);
         else if (line !== last) console.log(line);
         last = line;
