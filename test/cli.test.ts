@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import { getProgress } from '../src/campaign/run-queries';
 import { controlRun } from '../src/campaign/run-control';
 import { contact, startTestStack, type TestStack } from './helpers/stack';
@@ -173,6 +174,18 @@ describe('the CLI, spawned', { timeout: 600_000 }, () => {
     const ok = await cli(['tasks', runId, '--status', 'COMPLETED', '--json'], env);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as unknown[]).length, 1);
+    const attempts = (JSON.parse(ok.stdout) as { attempts: { permitGrantedAt?: unknown }[] }[])[0]!.attempts;
+    assert.ok(attempts.length > 0);
+    for (const at of attempts)
+      if (at.permitGrantedAt !== undefined)
+        assert.match(String(at.permitGrantedAt), /^\d{4}-\d{2}-\d{2}T/, 'times as ISO 8601 in --json');
+    // The export keeps recording_url, cost and the list's own columns (the helper's contacts carry `clinic`).
+    const exported = await cli(['export', runId, '--format', 'csv'], env);
+    assert.equal(exported.code, 0, exported.stderr);
+    const [record] = parse(exported.stdout, { columns: true }) as Record<string, string>[];
+    for (const col of ['recording_url', 'cost', 'clinic'])
+      assert.ok(col in record!, `export has ${col}: ${Object.keys(record!).join(',')}`);
+    assert.equal(record!.clinic, 'Northside');
     assertOneLineError(await cli(['tasks', runId, '--status', 'bogus'], env), /--status.*bogus/);
     assertOneLineError(await cli(['status', 'R123'], env), /'R123' is not a run id/);
     assertOneLineError(

@@ -125,6 +125,8 @@ export interface ExportRow {
   duration_s: number | '';
   summary: string;
   transcript: string;
+  recording_url: string;
+  cost: number | '';
   task_id: string;
 }
 
@@ -142,6 +144,8 @@ export function toExportRow(t: TaskState): ExportRow {
     duration_s: t.attempts.length ? duration : '',
     summary: t.summary ?? '',
     transcript: t.transcript ?? '',
+    recording_url: t.recordingUrl ?? '',
+    cost: t.cost ?? '',
     task_id: t.taskId,
   };
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { request } from 'undici';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Config } from '../config/config';
 import { DEMO_POLICY } from '../campaign/policy-file';
 import { listTasks } from '../campaign/run-queries';
@@ -31,6 +32,9 @@ export async function runDemo(config: Config): Promise<number> {
     console.log(`using the stack already running at ${config.http.publicUrl}`);
   } else {
     console.log('starting the embedded stack…');
+    // Only errors from the SDK (the bundler's report, the simulator's unknown end reasons are expected here):
+    // its chatter would interleave with the progress line.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     stack = await startStack(config, () => undefined);
     console.log(describeStack(stack, config));
   }

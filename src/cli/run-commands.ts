@@ -236,7 +236,23 @@ export async function tasksCommand(
 ): Promise<void> {
   await getProgress(client, runId); // names a missing run
   const tasks = await listTasks(client, runId, o.status);
-  if (o.json) console.log(JSON.stringify(tasks, null, 2));
+  if (o.json)
+    // Every time as ISO 8601 (the attempts' permit grant is kept in epoch ms inside the workflow).
+    console.log(
+      JSON.stringify(
+        tasks.map((t) => ({
+          ...t,
+          attempts: t.attempts.map((a) => ({
+            ...a,
+            ...(a.permitGrantedAt !== undefined
+              ? { permitGrantedAt: new Date(a.permitGrantedAt).toISOString() }
+              : {}),
+          })),
+        })),
+        null,
+        2,
+      ),
+    );
   else
     console.log(
       table(
@@ -280,7 +296,14 @@ export async function exportCommand(
   await getProgress(client, runId);
   const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
   // In contact-line order: an operator reads the export beside the list they uploaded.
-  const rows = (await listTasks(client, runId)).map(toExportRow);
+  // The list's own columns (call metadata) follow ours, the union over all rows, so every row has every column.
+  const tasks = await listTasks(client, runId);
+  const metaKeys = [...new Set(tasks.flatMap((t) => Object.keys(t.metadata)))];
+  const rows = tasks.map((t) => {
+    const row: Record<string, unknown> = { ...toExportRow(t) };
+    for (const k of metaKeys) if (!(k in row)) row[k] = t.metadata[k] ?? '';
+    return row;
+  });
   if (o.format === 'json') {
     out.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
