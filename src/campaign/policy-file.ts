@@ -138,3 +138,18 @@ export const DEMO_POLICY: CampaignPolicy = {
   pollIntervalMs: 1_000,
   maxCallMs: 60_000,
 };
+
+/** Policies `--policy` names instead of a file: the defaults, and the demo's short delays. */
+export const POLICY_PRESETS = { default: DEFAULT_POLICY, demo: DEMO_POLICY } as const;
+export type PolicyPresetName = keyof typeof POLICY_PRESETS;
+
+/** `--policy`: a preset name (default, demo) or a JSON file. */
+export function resolvePolicy(value: string): CampaignPolicy {
+  if (Object.hasOwn(POLICY_PRESETS, value) && !fs.existsSync(value))
+    return POLICY_PRESETS[value as PolicyPresetName];
+  if (!fs.existsSync(value))
+    throw new PolicyError(
+      `--policy ${value}: no such file, and not a preset (${Object.keys(POLICY_PRESETS).join(', ')})`,
+    );
+  return loadPolicyFile(value);
+}

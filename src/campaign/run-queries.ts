@@ -12,6 +12,8 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId, isRunId } from '../../workflows/ids';
+import { DEFAULT_LIMITS, minimumMakespan, type Limits } from '../../workflows/limiter-core';
+import { DEFAULT_MEAN_CALL_MS, limiterState } from './limits';
 
 export class RunNotFoundError extends Error {
   override readonly name = 'RunNotFoundError';
@@ -23,6 +25,42 @@ export class RunNotFoundError extends Error {
         : `run ${runId} not found: a run id is R followed by 32 hex digits, e.g. R40fe5eface1511f082ac156368e7acc4`,
     );
   }
+}
+
+/**
+ * A run's state, one mapping for the HTTP API (`status` and `?status=`), the CLI (`status`, `runs`) and
+ * /metrics: the campaign's own state while its workflow runs or once it completed (a canceled run is
+ * `canceled`, a paused one `paused`), `failed` when the workflow itself failed, was terminated or timed out.
+ */
+export const RUN_STATES = ['running', 'paused', 'canceling', 'canceled', 'completed', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export function runStateOf(
+  executionStatus: string,
+  progress: Pick<CampaignProgress, 'state'> | null | undefined,
+): RunState {
+  if (executionStatus === 'RUNNING' || executionStatus === 'COMPLETED') return progress?.state ?? 'running';
+  return 'failed';
+}
+
+/** The Temporal execution status a run in `state` has: what a visibility query narrows by first. */
+export function executionStatusOf(state: RunState): 'Running' | 'Completed' | undefined {
+  if (state === 'running' || state === 'paused' || state === 'canceling') return 'Running';
+  if (state === 'completed' || state === 'canceled') return 'Completed';
+  return undefined;
+}
+
+export function parseRunState(value: string, flag = '--status'): RunState {
+  const v = value.trim().toLowerCase();
+  if (!(RUN_STATES as readonly string[]).includes(v))
+    throw new RunQueryError(`${flag} must be one of ${RUN_STATES.join(', ')}; got '${value}'`);
+  return v as RunState;
+}
+
+/** A bad filter value; the CLI prints it as one line. */
+export class RunQueryError extends Error {
+  override readonly name = 'RunQueryError';
+  readonly code = 'INVALID_QUERY';
 }
 
 export async function getProgress(client: Client, runId: string): Promise<CampaignProgress> {
@@ -47,11 +85,13 @@ export function tasksQuery(runId: string, status?: TaskStatus): string {
   return q;
 }
 
-export function parseTaskStatus(value: string): TaskStatus {
-  if (!(TASK_STATUSES as readonly string[]).includes(value)) {
-    throw new Error(`--status must be one of ${TASK_STATUSES.join(', ')}; got '${value}'`);
+/** Case-insensitive (`FAILED` is `failed`); an unknown value is a RunQueryError naming the flag. */
+export function parseTaskStatus(value: string, flag = '--status'): TaskStatus {
+  const v = value.trim().toLowerCase();
+  if (!(TASK_STATUSES as readonly string[]).includes(v)) {
+    throw new RunQueryError(`${flag} must be one of ${TASK_STATUSES.join(', ')}; got '${value}'`);
   }
-  return value as TaskStatus;
+  return v as TaskStatus;
 }
 
 /** Every task of a run, with its full state, in contact-line order. Reads closed tasks from their result. */
@@ -85,6 +125,8 @@ export interface ExportRow {
   duration_s: number | '';
   summary: string;
   transcript: string;
+  recording_url: string;
+  cost: number | '';
   task_id: string;
 }
 
@@ -102,6 +144,145 @@ export function toExportRow(t: TaskState): ExportRow {
     duration_s: t.attempts.length ? duration : '',
     summary: t.summary ?? '',
     transcript: t.transcript ?? '',
+    recording_url: t.recordingUrl ?? '',
+    cost: t.cost ?? '',
     task_id: t.taskId,
   };
+}
+
+// ---------- ETA ----------
+
+const DAY_MS = 86_400_000;
+
+export interface EtaInputs {
+  /** The limits in force for the run's account. */
+  limits: Limits;
+  /** Mean call length (default two minutes). */
+  meanCallMs?: number;
+  /**
+   * When each open contact can next be dialed, where it must wait (a retry delay, its calling window, its call
+   * time): TaskState.nextAttemptAt of the run's pending tasks. null entries are ready now.
+   */
+  nextAttempts: readonly (string | null)[];
+  nowMs: number;
+}
+
+/**
+ * The earliest a run can finish: the later of what the limits allow for the contacts still open
+ * (max(N / calls-per-minute, N × mean call / concurrency), plus a day per further tasks/day budget) and the
+ * latest next attempt among them plus one call (no contact waiting for 17:00 finishes before 17:00).
+ * null for a run that is not running (paused, canceling, over) or has nothing open; never in the past.
+ */
+export function runEta(p: CampaignProgress, o: EtaInputs): string | null {
+  if (p.state !== 'running') return null;
+  const open = p.counts.pending + p.counts.ringing + p.counts.active;
+  if (open <= 0) return null;
+  const meanCallMs = o.meanCallMs ?? DEFAULT_MEAN_CALL_MS;
+  const { ms } = minimumMakespan(open, o.limits, meanCallMs);
+  const days = o.limits.tasksPerDay ? Math.ceil(p.counts.pending / o.limits.tasksPerDay) : 1;
+  const byLimits = o.nowMs + ms + Math.max(0, days - 1) * DAY_MS;
+  let latestWait = -Infinity;
+  for (const at of o.nextAttempts) {
+    const t = at ? Date.parse(at) : NaN;
+    if (Number.isFinite(t) && t > latestWait) latestWait = t;
+  }
+  const byWaits = latestWait > o.nowMs ? latestWait + meanCallMs : -Infinity;
+  return new Date(Math.max(byLimits, byWaits)).toISOString();
+}
+
+/** At most this many pending tasks are read for their next attempt (a status query each). */
+export const ETA_TASK_SAMPLE = 500;
+
+/** The next attempts of a run's pending tasks (up to ETA_TASK_SAMPLE of them). */
+export async function pendingNextAttempts(client: Client, runId: string): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for await (const info of client.workflow.list({ query: tasksQuery(runId, 'pending') })) {
+    if (info.status.name !== 'RUNNING') continue;
+    try {
+      out.push((await client.workflow.getHandle(info.workflowId).query(taskStatusQuery)).nextAttemptAt);
+    } catch {
+      // closed meanwhile
+    }
+    if (out.length >= ETA_TASK_SAMPLE) break;
+  }
+  return out;
+}
+
+/** What runEta needs beyond the progress, read now: the account's limits in force and the waiting contacts. */
+export async function readEtaInputs(
+  client: Client,
+  p: CampaignProgress,
+): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
+  const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+  return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
+}
+
+/** runEta with the account's limits in force and the run's waiting contacts, read now. */
+export async function readEta(
+  client: Client,
+  p: CampaignProgress,
+  meanCallMs?: number,
+): Promise<string | null> {
+  if (p.state !== 'running') return null;
+  return runEta(p, { ...(await readEtaInputs(client, p)), meanCallMs, nowMs: Date.now() });
+}
+
+// ---------- runs ----------
+
+export interface RunListItem {
+  runId: string;
+  state: RunState;
+  accountId: string | null;
+  spaceToken: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  total: number;
+  done: number;
+  counts: CampaignProgress['counts'] | null;
+}
+
+function quoteValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Runs newest first, from visibility, each with its state (its progress query, or result once closed). */
+export async function listRuns(
+  client: Client,
+  o: { space?: string; account?: string; status?: RunState; limit: number },
+): Promise<RunListItem[]> {
+  let q = `WorkflowType = 'campaignWorkflow'`;
+  if (o.space) q += ` AND CampaignSpace = ${quoteValue(o.space)}`;
+  if (o.account) q += ` AND CampaignAccount = ${quoteValue(o.account)}`;
+  const execution = o.status ? executionStatusOf(o.status) : undefined;
+  if (execution) q += ` AND ExecutionStatus = ${quoteValue(execution)}`;
+  const out: RunListItem[] = [];
+  for await (const info of client.workflow.list({ query: q })) {
+    if (o.status === 'failed' && (info.status.name === 'RUNNING' || info.status.name === 'COMPLETED'))
+      continue;
+    const handle = client.workflow.getHandle(info.workflowId, info.runId);
+    let progress: CampaignProgress | null = null;
+    try {
+      if (info.status.name === 'COMPLETED') progress = (await handle.result()) as CampaignProgress;
+      else if (info.status.name === 'RUNNING') progress = await handle.query(progressQuery);
+    } catch {
+      progress = null;
+    }
+    const state = runStateOf(info.status.name, progress);
+    if (o.status && state !== o.status) continue;
+    const c = progress?.counts ?? null;
+    const sa = info.searchAttributes as Record<string, unknown[] | undefined> | undefined;
+    out.push({
+      runId: info.workflowId.replace(/^campaign-/, ''),
+      state,
+      accountId: (sa?.CampaignAccount?.[0] as string | undefined) ?? progress?.accountId ?? null,
+      spaceToken: (sa?.CampaignSpace?.[0] as string | undefined) ?? null,
+      startedAt: info.startTime.toISOString(),
+      closedAt: info.closeTime?.toISOString() ?? null,
+      total: progress?.total ?? 0,
+      done: c ? c.completed + c.failed + c.skipped + c.expired + c.canceled : 0,
+      counts: c,
+    });
+    if (out.length >= o.limit) break;
+  }
+  return out;
 }

@@ -110,6 +110,17 @@ export function resolveDeadline(spec: DeadlineSpec, startMs: number): string {
   return 'at' in spec ? spec.at : new Date(startMs + spec.afterMs).toISOString();
 }
 
+/**
+ * A deadline already past when the run starts would expire every contact at once and read `completed`: refused,
+ * naming the option. (A relative deadline is always ahead.)
+ */
+export function assertDeadlineAhead(iso: string, nowMs: number, flag = '--deadline'): void {
+  if (Date.parse(iso) <= nowMs)
+    throw new TimingOptionError(
+      `${flag}: ${iso} is already past (now ${new Date(nowMs).toISOString()}); give a later time or a duration such as 8h`,
+    );
+}
+
 export function parsePastCallAt(value: string, flag = '--past-call-at'): PastCallAt {
   if (value === 'call' || value === 'skip') return value;
   throw new TimingOptionError(`${flag}: '${value}' must be call or skip`);
@@ -140,21 +151,62 @@ export interface ParsedTiming {
   remindBeforeMs?: number;
 }
 
+/** The CLI's flag names; the HTTP API passes its field names so errors name what the caller typed. */
+export const TIMING_FLAG_NAMES: Record<keyof TimingFlags, string> = {
+  callDays: '--call-days',
+  callHours: '--call-hours',
+  blackout: '--blackout',
+  zone: '--zone',
+  deadline: '--deadline',
+  pastCallAt: '--past-call-at',
+  remindBefore: '--remind-before',
+};
+
 /** Parses every timing option; a window is set when any of days, hours or blackout is given. */
-export function parseTiming(f: TimingFlags): ParsedTiming {
+export function parseTiming(
+  f: TimingFlags,
+  names: Record<keyof TimingFlags, string> = TIMING_FLAG_NAMES,
+): ParsedTiming {
   const out: ParsedTiming = { timing: {} };
   if (f.callDays !== undefined || f.callHours !== undefined || f.blackout !== undefined) {
-    const hours = f.callHours !== undefined ? parseHours(f.callHours) : { start: '00:00', end: '00:00' };
+    const hours =
+      f.callHours !== undefined ? parseHours(f.callHours, names.callHours) : { start: '00:00', end: '00:00' };
     const window: CallingWindow = {
-      days: f.callDays !== undefined ? parseDays(f.callDays) : [0, 1, 2, 3, 4, 5, 6],
+      days: f.callDays !== undefined ? parseDays(f.callDays, names.callDays) : [0, 1, 2, 3, 4, 5, 6],
       ...hours,
     };
-    if (f.blackout !== undefined) window.blackoutDates = parseBlackout(f.blackout);
+    if (f.blackout !== undefined) window.blackoutDates = parseBlackout(f.blackout, names.blackout);
     out.timing.callingWindow = window;
   }
-  if (f.zone !== undefined) out.timing.timezone = parseZone(f.zone);
-  if (f.pastCallAt !== undefined) out.timing.pastCallAt = parsePastCallAt(f.pastCallAt);
-  if (f.deadline !== undefined) out.deadline = parseDeadline(f.deadline);
-  if (f.remindBefore !== undefined) out.remindBeforeMs = parseRemindBefore(f.remindBefore);
+  if (f.zone !== undefined) out.timing.timezone = parseZone(f.zone, names.zone);
+  if (f.pastCallAt !== undefined) out.timing.pastCallAt = parsePastCallAt(f.pastCallAt, names.pastCallAt);
+  if (f.deadline !== undefined) out.deadline = parseDeadline(f.deadline, names.deadline);
+  if (f.remindBefore !== undefined)
+    out.remindBeforeMs = parseRemindBefore(f.remindBefore, names.remindBefore);
   return out;
+}
+
+/**
+ * Everything a run's timing options give, resolved at `nowMs`: the settings fields (window, zone, past call
+ * times, the deadline as an instant) and the ingestion options (remind_before, the zone of appointment times
+ * without one). The CLI's `start` and `POST …/runs/` both call it; a past deadline is refused.
+ */
+export function resolveTiming(
+  f: TimingFlags,
+  nowMs: number,
+  names: Record<keyof TimingFlags, string> = TIMING_FLAG_NAMES,
+): {
+  settings: CampaignTiming;
+  ingest: { remindBefore?: number; defaultTimezone?: string };
+} {
+  const parsed = parseTiming(f, names);
+  const deadline = parsed.deadline ? resolveDeadline(parsed.deadline, nowMs) : undefined;
+  if (deadline) assertDeadlineAhead(deadline, nowMs, names.deadline);
+  return {
+    settings: { ...parsed.timing, ...(deadline ? { deadline } : {}) },
+    ingest: {
+      ...(parsed.remindBeforeMs !== undefined ? { remindBefore: parsed.remindBeforeMs } : {}),
+      ...(parsed.timing.timezone ? { defaultTimezone: parsed.timing.timezone } : {}),
+    },
+  };
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { request } from 'undici';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Config } from '../config/config';
 import { DEMO_POLICY } from '../campaign/policy-file';
 import { listTasks } from '../campaign/run-queries';
@@ -35,6 +36,9 @@ export async function runDemo(config: Config): Promise<number> {
     console.log(`using the stack already running at ${config.http.publicUrl}`);
   } else {
     console.log('starting the embedded stack…');
+    // Only errors from the SDK (the bundler's report, the simulator's unknown end reasons are expected here):
+    // its chatter would interleave with the progress line.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     stack = await startStack(config, () => undefined);
     console.log(describeStack(stack, config));
   }
@@ -69,11 +73,16 @@ export async function runDemo(config: Config): Promise<number> {
           phone: t.phone,
           status: t.status,
           attempts: t.attempts.length,
-          end_reasons: t.attempts.map((a) => a.endReason ?? '-').join(' → '),
+          end_reasons: t.attempts.map((a) => a.endReason ?? '-').join(' → ') || (t.reason ?? ''),
         })),
       ),
     );
-    console.log(`\nrun ${runId} finished. Try: unpod-campaigns export ${runId} --format csv`);
+    console.log(
+      stack
+        ? `\nrun ${runId} finished; the demo's stack stops now (its data stays in ${config.env.TEMPORAL_DB_FILE}). ` +
+            `With \`npm start\` running: npx unpod-campaigns export ${runId} --format csv`
+        : `\nrun ${runId} finished. Try: npx unpod-campaigns export ${runId} --format csv`,
+    );
     return 0;
   } finally {
     await client.connection.close();

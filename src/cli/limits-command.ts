@@ -7,7 +7,7 @@ import { table } from './output';
 export interface LimitFlags {
   plan?: PlanName;
   callsPerMinute?: number;
-  tasksPerDay?: number | null;
+  tasksPerDay?: number | 'unlimited';
   concurrency?: number;
   reserved?: number;
   timezone?: string;
@@ -23,7 +23,9 @@ export async function limitsCommand(
   const patch: Partial<Limits> = {
     ...(o.plan ? planLimits(o.plan) : {}),
     ...(o.callsPerMinute !== undefined ? { callsPerMinute: o.callsPerMinute } : {}),
-    ...(o.tasksPerDay !== undefined ? { tasksPerDay: o.tasksPerDay } : {}),
+    ...(o.tasksPerDay !== undefined
+      ? { tasksPerDay: o.tasksPerDay === 'unlimited' ? null : o.tasksPerDay }
+      : {}),
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
     ...(o.timezone !== undefined ? { timezone: o.timezone } : {}),

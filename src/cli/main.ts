@@ -1,41 +1,39 @@
 /**
  * unpod-campaigns: the command line. `unpod-campaigns --help` lists the commands.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { CountryCode } from 'libphonenumber-js';
-import { ConfigError, loadConfig, type Config } from '../config/config';
-import { ContactFileError } from '../contacts';
-import { loadPolicyFile, PolicyError } from '../campaign/policy-file';
-import { parseTaskStatus, RunNotFoundError } from '../campaign/run-queries';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { loadConfig, type Config } from '../config/config';
+import { resolvePolicy } from '../campaign/policy-file';
+import { parseRunState, parseTaskStatus, type RunState } from '../campaign/run-queries';
 import type { RunSettings } from '../campaign/start-run';
-import { startSimulator } from '../simulator';
-import { connectClient } from '../temporal/connect';
-import { runWorkerCommand } from '../worker/worker-command';
-import { apiOptionsFromConfig } from '../http/api-v2';
-import { startHttpServer } from '../http/serve';
+import { connectClient, temporalAddress } from '../temporal/connect';
 import { DEFAULT_POLICY } from '../../workflows/policy';
 import { isRunId } from '../../workflows/ids';
 import { callbackSecretFor } from '../../activities/callbacks';
-import { runDemo } from './demo';
 import {
-  CliError,
   controlCommand,
   exportCommand,
   retryCommand,
+  runsCommand,
   startCommand,
   statusCommand,
   tasksCommand,
 } from './run-commands';
+import { CliError, debugRequested, describeError, TemporalUnreachableError } from './errors';
+import { readStackState } from './stack-state';
+import type * as StackModule from './stack';
+import type * as DemoModule from './demo';
+import type * as WorkerCommandModule from '../worker/worker-command';
+import type * as ApiV2Module from '../http/api-v2';
+import type * as ServeModule from '../http/serve';
+import type * as SimulatorModule from '../simulator';
 import { registerScheduleCommands, timingOptions } from './schedule-commands';
-import { runStackInForeground } from './stack';
 import { limitsCommand, type LimitFlags } from './limits-command';
-import {
-  parseTiming,
-  resolveDeadline,
-  TimingOptionError,
-  type TimingFlags,
-} from '../campaign/timing-options';
+import { parseZone, resolveTiming, type TimingFlags } from '../campaign/timing-options';
 import { PLANS } from '../campaign/limits';
 import { msToNumber } from '@temporalio/common/lib/time';
 
@@ -70,13 +68,78 @@ function runIdArg(value: string): string {
   return value;
 }
 
+/**
+ * Loads a module when its command runs: `--version`, `status` and the other client commands then start without
+ * loading the worker (webpack), the simulator or the HTTP server.
+ */
+function lazy<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
+
+/** A CLI command gives up on an unreachable Temporal after this long (the error names the address). */
+const CLI_CONNECT_TIMEOUT_MS = 2_500;
+
+/**
+ * Where the CLI finds Temporal: TEMPORAL_ADDRESS; else the dev server address when set in the environment;
+ * else the address a running `npm start` recorded (src/cli/stack-state.ts); else the default 127.0.0.1:7233.
+ */
+export function cliTemporalAddress(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  if (config.temporal.address) return config.temporal.address;
+  if (env.TEMPORAL_DEV_SERVER_PORT || env.TEMPORAL_DEV_SERVER_IP) return temporalAddress(config);
+  return readStackState(env)?.temporalAddress ?? temporalAddress(config);
+}
+
+/** The address the last command connected to, for the one-line error if the connection is lost. */
+let usedAddress: string | undefined;
+
 async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config);
+  const address = cliTemporalAddress(config);
+  usedAddress = address;
+  let client: Client;
+  try {
+    client = await connectClient(config, address, { connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    throw new TemporalUnreachableError(
+      address,
+      `no answer within ${CLI_CONNECT_TIMEOUT_MS / 1000} s: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
   try {
     return await fn(client);
   } finally {
     await client.connection.close();
   }
+}
+
+function packageVersion(): string {
+  // src/cli/ and dist/src/cli/ both sit below the package root.
+  for (const up of ['../..', '../../..']) {
+    const file = path.join(__dirname, up, 'package.json');
+    if (fs.existsSync(file))
+      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+/** An option parser from a parse function that throws: commander reports the message as one line. */
+function asOption<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+function regionArg(value: string | undefined, fallback: string): CountryCode {
+  const region = (value ?? fallback).toUpperCase();
+  if (!/^[A-Z]{2}$/.test(region) || !isSupportedCountry(region))
+    throw new CliError(
+      `--region '${value ?? fallback}' is not a region libphonenumber knows (ISO 3166-1 alpha-2, e.g. US, IN, GB)`,
+    );
+  return region as CountryCode;
 }
 
 function untilSignal(): Promise<string> {
@@ -99,7 +162,7 @@ function runSettings(config: Config, f: CampaignFlags): RunSettings {
     accountId: f.account,
     spaceToken: f.space,
     call: { pipeId: f.pipe ?? config.unpod.pipeId, agentId: f.agent ?? config.unpod.agentId },
-    policy: f.policy ? loadPolicyFile(f.policy) : DEFAULT_POLICY,
+    policy: f.policy ? resolvePolicy(f.policy) : DEFAULT_POLICY,
     window: f.window,
   };
 }
@@ -110,27 +173,32 @@ function campaignOptions(cmd: Command): Command {
     .option('--agent <id>', 'agent id for the calls (default: UNPOD_AGENT_ID)')
     .option('--account <id>', 'Unpod account whose plan limits apply', 'acct_default')
     .option('--space <token>', 'space token the run belongs to', 'space_default')
-    .option('--policy <file>', 'retry policy JSON (see README)')
+    .option(
+      '--policy <file|preset>',
+      'retry policy: a JSON file (see README), or a preset: default (retries after hours), demo (after seconds)',
+    )
     .option('--window <n>', 'most tasks open at once', positiveInt('--window'), 500);
 }
 
 export function buildProgram(config: () => Config): Command {
   const program = new Command('unpod-campaigns')
     .description('Durable outbound call campaigns for Unpod voice agents, on Temporal')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--debug', 'print the stack of an error (also: DEBUG=1)')
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('up')
     .description(
       'run the embedded stack in the foreground: Temporal dev server, simulator, worker, HTTP server',
     )
-    .action(() => runStackInForeground(config()));
+    .action(async () => lazy<typeof StackModule>('./stack').runStackInForeground(config()));
 
   program
     .command('demo')
     .description('run a campaign over examples/contacts.csv on the embedded stack and print the outcome')
     .action(async () => {
-      process.exitCode = await runDemo(config());
+      process.exitCode = await lazy<typeof DemoModule>('./demo').runDemo(config());
     });
 
   program
@@ -139,13 +207,17 @@ export function buildProgram(config: () => Config): Command {
       'run a worker against TEMPORAL_ADDRESS (or the embedded default address): stats on WORKER_METRICS_PORT ' +
         '(/metrics, /stats) and every WORKER_STATS_INTERVAL_MS; SIGTERM drains for WORKER_SHUTDOWN_GRACE_MS',
     )
-    .action(() => runWorkerCommand(config()));
+    .action(async () =>
+      lazy<typeof WorkerCommandModule>('../worker/worker-command').runWorkerCommand(config()),
+    );
 
   program
     .command('server')
     .description('run the HTTP server (API, console, health, agent push) against TEMPORAL_ADDRESS')
     .action(async () => {
       const c = config();
+      const { apiOptionsFromConfig } = lazy<typeof ApiV2Module>('../http/api-v2');
+      const { startHttpServer } = lazy<typeof ServeModule>('../http/serve');
       const client = await connectClient(c);
       const http = await startHttpServer({
         temporal: client,
@@ -181,6 +253,7 @@ export function buildProgram(config: () => Config): Command {
     )
     .action(async (o: { agentPushUrl?: string }) => {
       const c = config();
+      const { startSimulator } = lazy<typeof SimulatorModule>('../simulator');
       const sim = await startSimulator({
         host: c.env.SIMULATOR_HOST,
         port: c.env.SIMULATOR_PORT,
@@ -237,24 +310,16 @@ export function buildProgram(config: () => Config): Command {
         },
     ) => {
       const c = config();
-      const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
-      if (!/^[A-Z]{2}$/.test(region))
-        throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
-      let timing: ReturnType<typeof parseTiming>;
-      try {
-        timing = parseTiming(o);
-      } catch (err) {
-        if (err instanceof TimingOptionError) throw new CliError(err.message);
-        throw err;
-      }
-      const deadline = timing.deadline ? resolveDeadline(timing.deadline, Date.now()) : undefined;
-      const settings = { ...runSettings(c, o), ...timing.timing, ...(deadline ? { deadline } : {}) };
+      const region = regionArg(o.region, c.env.DEFAULT_REGION);
+      if (o.dnc && !fs.existsSync(o.dnc)) throw new CliError(`--dnc ${o.dnc}: no such file`);
+      const timing = resolveTiming(o, Date.now());
+      const settings = { ...runSettings(c, o), ...timing.settings };
       const opts = {
         settings,
-        region: region as CountryCode,
+        region,
         doNotCall: o.dnc,
-        remindBeforeMs: timing.remindBeforeMs,
-        defaultTimezone: timing.timing.timezone,
+        remindBeforeMs: timing.ingest.remindBefore,
+        defaultTimezone: timing.ingest.defaultTimezone,
         meanCallMs: o.meanCall,
         rejects: o.rejects,
         dryRun: o.dryRun,
@@ -271,12 +336,16 @@ export function buildProgram(config: () => Config): Command {
     .description("show an account's plan limits and their use; with options, change them live")
     .addOption(new Option('--plan <plan>', 'a preset').choices(Object.keys(PLANS)))
     .option('--calls-per-minute <n>', 'dials in any 60-second window', positiveInt('--calls-per-minute'))
-    .option('--tasks-per-day <n>', "tasks counted per day, or 'unlimited'", (v) =>
-      v === 'unlimited' ? null : positiveInt('--tasks-per-day')(v),
+    .option('--tasks-per-day <n>', "tasks counted per day, or 'unlimited'", (v): number | 'unlimited' =>
+      v.trim().toLowerCase() === 'unlimited' ? 'unlimited' : positiveInt('--tasks-per-day')(v),
     )
     .option('--concurrency <n>', 'concurrent calls', positiveInt('--concurrency'))
     .option('--reserved <n>', 'concurrent slots kept free (e.g. for inbound)', nonNegativeInt('--reserved'))
-    .option('--timezone <tz>', "the account's zone: its day resets at midnight there")
+    .option(
+      '--timezone <tz>',
+      "the account's zone: its day resets at midnight there",
+      asOption((v) => parseZone(v, '--timezone')),
+    )
     .option('--json', 'machine-readable output')
     .action((account: string, o: LimitFlags) =>
       withClient(config(), (client) => limitsCommand(client, config().temporal.taskQueue, account, o)),
@@ -294,10 +363,22 @@ export function buildProgram(config: () => Config): Command {
   program
     .command('tasks <runId>')
     .description("a run's contacts and where each stands")
-    .option('--status <s>', 'only tasks in this status', parseTaskStatus)
+    .option('--status <s>', 'only tasks in this status', asOption(parseTaskStatus))
     .option('--json', 'machine-readable output')
     .action((runId: string, o: { status?: ReturnType<typeof parseTaskStatus>; json?: boolean }) =>
       withClient(config(), (client) => tasksCommand(client, runIdArg(runId), o)),
+    );
+
+  program
+    .command('runs')
+    .description('the runs, newest first: state, contacts, progress, ETA')
+    .option('--space <token>', 'only the runs of this space')
+    .option('--account <id>', 'only the runs of this account')
+    .option('--status <state>', 'only runs in this state', asOption(parseRunState))
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 20)
+    .option('--json', 'machine-readable output')
+    .action((o: { space?: string; account?: string; status?: RunState; limit: number; json?: boolean }) =>
+      withClient(config(), (client) => runsCommand(client, o)),
     );
 
   for (const action of ['pause', 'resume'] as const) {
@@ -372,19 +453,8 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const known = [
-      ConfigError,
-      CliError,
-      PolicyError,
-      RunNotFoundError,
-      ContactFileError,
-      InvalidArgumentError,
-    ];
-    if (known.some((k) => err instanceof k)) {
-      console.error(`error: ${(err as Error).message}`);
-    } else {
-      console.error(err);
-    }
+    if (debugRequested(argv)) console.error(err);
+    console.error(`error: ${describeError(err, usedAddress)}`);
     process.exitCode = 1;
   }
 }

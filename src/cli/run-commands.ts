@@ -12,7 +12,17 @@ import { safeCsvRow } from '../contacts/csv-cells';
 import type { CountryCode } from 'libphonenumber-js';
 import { ingestContacts, loadDoNotCall, type IngestSummary } from '../contacts';
 import { startRun, type RunSettings } from '../campaign/start-run';
-import { getProgress, listTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
+import {
+  getProgress,
+  listRuns,
+  listTasks,
+  readEta,
+  readEtaInputs,
+  runEta,
+  RunNotFoundError,
+  toExportRow,
+  type RunState,
+} from '../campaign/run-queries';
 import {
   controlRun,
   retryRun,
@@ -22,12 +32,11 @@ import {
 } from '../campaign/run-control';
 import type { CampaignProgress, TaskStatus } from '../../workflows/definitions';
 import { progressLine, progressTable, table } from './output';
+import { CliError } from './errors';
 import { describeEstimate, estimate, formatDuration, limiterState } from '../campaign/limits';
 import { DEFAULT_LIMITS, type Limits } from '../../workflows/limiter-core';
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+export { CliError } from './errors';
 
 export interface StartOptions {
   settings: RunSettings;
@@ -86,9 +95,12 @@ export async function startCommand(
       // drain: validation only
     }
     const s = await summary;
-    if (o.json) console.log(JSON.stringify({ dryRun: true, summary: s }, null, 2));
+    const need = estimate(s.valid, { ...DEFAULT_LIMITS, ...o.settings.limits }, o.meanCallMs);
+    const late = deadlineWarning(o.settings.deadline, need.minimumMs);
+    if (o.json) console.log(JSON.stringify({ dryRun: true, summary: s, estimate: need }, null, 2));
     else {
       console.log(summaryText(file, s));
+      console.log(`${describeEstimate(need)} (at ${o.settings.limits ? "the run's" : 'the default'} limits)`);
       console.log('\npreview (dry run: nothing started):');
       console.log(
         table(
@@ -101,14 +113,14 @@ export async function startCommand(
         ),
       );
     }
+    if (late) console.error(late);
     return {};
   }
 
   const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
   const s = await summary;
   const need = estimate(s.valid, await limitsFor(client, o.settings), o.meanCallMs);
-  const deadline = o.settings.deadline ? new Date(o.settings.deadline) : undefined;
-  const late = deadline && Date.now() + need.minimumMs > deadline.getTime();
+  const late = deadlineWarning(o.settings.deadline, need.minimumMs);
   if (o.json && !o.wait)
     console.log(JSON.stringify({ runId: started.runId, summary: s, estimate: need }, null, 2));
   else if (!o.json) {
@@ -116,38 +128,69 @@ export async function startCommand(
     console.log(summaryText(file, s));
     console.log(describeEstimate(need));
   }
-  if (late) {
-    console.error(
-      `warning: the deadline ${deadline!.toISOString()} cannot be met at these limits: the run needs at least ` +
-        `${formatDuration(need.minimumMs)}, until ${new Date(Date.now() + need.minimumMs).toISOString()}; ` +
-        'contacts not reached by then will end expired',
-    );
-  }
+  if (late) console.error(late);
   if (!o.wait) return { runId: started.runId };
-  const final = await watchProgress(client, started.runId, !o.json);
+  const final = await watchProgress(client, started.runId, !o.json, 500, o.meanCallMs);
   if (o.json) console.log(JSON.stringify({ runId: started.runId, summary: s, progress: final }, null, 2));
   else console.log(`\n${progressTable(final)}`);
   return { runId: started.runId, progress: final };
 }
 
-/** Polls the progress query until the run ends, printing a live line when interactive. */
+function deadlineWarning(deadline: string | undefined, needMs: number): string | undefined {
+  if (!deadline || Date.now() + needMs <= Date.parse(deadline)) return undefined;
+  return (
+    `warning: --deadline ${deadline} cannot be met at these limits: the run needs at least ` +
+    `${formatDuration(needMs)}, until ${new Date(Date.now() + needMs).toISOString()}; ` +
+    'contacts not reached by then will end expired'
+  );
+}
+
+/** How often a watched run's ETA is worked out again (it reads the limiter and the waiting tasks). */
+const ETA_REFRESH_MS = 10_000;
+
+/**
+ * Polls the progress query until the run ends, printing a live line: rewritten in place on a terminal, else
+ * printed only when it changes. Ctrl-C stops watching, says the run goes on, and exits 130.
+ */
 export async function watchProgress(
   client: Client,
   runId: string,
   print: boolean,
   everyMs = 500,
+  meanCallMs?: number,
 ): Promise<CampaignProgress> {
-  for (;;) {
-    const p = await getProgress(client, runId);
-    if (print) {
-      if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-      else console.log(progressLine(p));
+  const tty = Boolean(process.stdout.isTTY);
+  let last = '';
+  let inputs: { at: number; read: Awaited<ReturnType<typeof readEtaInputs>> } | undefined;
+  const onSigint = () => {
+    if (print && tty) process.stdout.write('\n');
+    console.error(
+      `stopped watching; run ${runId} goes on (unpod-campaigns status ${runId}, or cancel ${runId})`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    for (;;) {
+      const p = await getProgress(client, runId);
+      if (print) {
+        // The limiter and the waiting contacts are read every ETA_REFRESH_MS; the ETA is worked out every poll.
+        if (p.state === 'running' && (!inputs || Date.now() - inputs.at > ETA_REFRESH_MS))
+          inputs = { at: Date.now(), read: await readEtaInputs(client, p) };
+        const eta = inputs ? runEta(p, { ...inputs.read, meanCallMs, nowMs: Date.now() }) : null;
+        const line = progressLine({ ...p, eta });
+        if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+        else if (line !== last) console.log(line);
+        last = line;
+      }
+      if (p.state === 'completed' || p.state === 'canceled') {
+        if (print && tty) process.stdout.write('\n');
+        return p;
+      }
+      await delay(everyMs);
     }
-    if (p.state === 'completed' || p.state === 'canceled') {
-      if (print && process.stdout.isTTY) process.stdout.write('\n');
-      return p;
-    }
-    await delay(everyMs);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
 
@@ -162,13 +205,16 @@ export async function statusCommand(
     else console.log(progressTable(p));
     return;
   }
-  const p = await getProgress(client, runId);
+  const read = await getProgress(client, runId);
+  const p = { ...read, eta: await readEta(client, read) };
   if (o.json) console.log(JSON.stringify(p, null, 2));
   else {
     console.log(
       `run ${runId}: ${p.state}, ${p.total} contacts${p.inputClosed ? '' : ' (input still arriving)'}`,
     );
-    console.log(`started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta}` : ''}`);
+    console.log(
+      `started ${p.startedAt}, updated ${p.updatedAt}${p.eta ? `, eta ${p.eta} (at the earliest)` : ''}`,
+    );
     console.log(`attempts ${p.attempts}, retries waiting ${p.retriesWaiting}`);
     if (p.pausedReason) console.log(`paused by the run itself: ${p.pausedReason}`);
     const unknown = Object.entries(p.unknownEndReasons ?? {});
@@ -198,7 +244,23 @@ export async function tasksCommand(
 ): Promise<void> {
   await getProgress(client, runId); // names a missing run
   const tasks = await listTasks(client, runId, o.status);
-  if (o.json) console.log(JSON.stringify(tasks, null, 2));
+  if (o.json)
+    // Every time as ISO 8601 (the attempts' permit grant is kept in epoch ms inside the workflow).
+    console.log(
+      JSON.stringify(
+        tasks.map((t) => ({
+          ...t,
+          attempts: t.attempts.map((a) => ({
+            ...a,
+            ...(a.permitGrantedAt !== undefined
+              ? { permitGrantedAt: new Date(a.permitGrantedAt).toISOString() }
+              : {}),
+          })),
+        })),
+        null,
+        2,
+      ),
+    );
   else
     console.log(
       table(
@@ -242,7 +304,14 @@ export async function exportCommand(
   await getProgress(client, runId);
   const out = o.out ? fs.createWriteStream(o.out) : process.stdout;
   // In contact-line order: an operator reads the export beside the list they uploaded.
-  const rows = (await listTasks(client, runId)).map(toExportRow);
+  // The list's own columns (call metadata) follow ours, the union over all rows, so every row has every column.
+  const tasks = await listTasks(client, runId);
+  const metaKeys = [...new Set(tasks.flatMap((t) => Object.keys(t.metadata)))];
+  const rows = tasks.map((t) => {
+    const row: Record<string, unknown> = { ...toExportRow(t) };
+    for (const k of metaKeys) if (!(k in row)) row[k] = t.metadata[k] ?? '';
+    return row;
+  });
   if (o.format === 'json') {
     out.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
@@ -282,9 +351,32 @@ export async function retryCommand(
   if (json) console.log(JSON.stringify({ runId: started.runId, contacts: started.contacts, retryOf: runId }));
   else
     console.log(
-      `run ${started.runId} started over ${started.contacts} contacts of ${runId} that ended ${which}`,
+      `run ${started.runId} started over ${started.contacts} contact${started.contacts === 1 ? '' : 's'} of ${runId} that ended ${which}`,
     );
   return;
 }
 
 export { RunNotFoundError };
+
+export async function runsCommand(
+  client: Client,
+  o: { space?: string; account?: string; status?: RunState; limit: number; json?: boolean },
+): Promise<void> {
+  const runs = await listRuns(client, o);
+  if (o.json) {
+    console.log(JSON.stringify(runs, null, 2));
+    return;
+  }
+  console.log(
+    table(
+      runs.map((r) => ({
+        run_id: r.runId,
+        state: r.state,
+        done: `${r.done}/${r.total}`,
+        started: r.startedAt.slice(0, 19).replace('T', ' '),
+        account: r.accountId ?? '',
+        space: r.spaceToken ?? '',
+      })),
+    ),
+  );
+}

@@ -77,7 +77,7 @@ export function timingOptions(cmd: Command): Command {
     )
     .option(
       '--zone <tz>',
-      'IANA zone for contacts whose row and number give none (default: --timezone, else UTC)',
+      'IANA zone for contacts whose row and number give none (default UTC; on schedule create: its --timezone)',
       checked(parseZone),
     )
     .option(

@@ -9,43 +9,83 @@ import { embeddedStackConfig, LOCAL_DEV_API_KEY, type Config } from '../config/c
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
-import { startDevServer } from '../temporal/dev-server';
+import { spawnDevServer, startDevServer } from '../temporal/dev-server';
 import { connectClient, connectNative, temporalAddress } from '../temporal/connect';
 import { CallWatcher } from '../unpod/call-watcher';
+import { runWorker } from '../worker/run-worker';
+import { WorkerStats } from '../worker/stats';
 import { createWorker, unpodClientFromConfig } from '../worker/worker';
+import { clearStackState, writeStackState } from './stack-state';
 
 export interface RunningStack {
   temporalAddress: string;
   uiUrl?: string;
   simulatorUrl?: string;
   httpUrl: string;
+  /** Worker stats (/metrics, /stats), when served. */
+  metricsUrl?: string;
   simulator?: RunningSimulator;
+  /** Stops worker → HTTP server → simulator → Temporal server, each logging "<part> stopped". */
   stop(): Promise<void>;
 }
+
+export interface StackOptions {
+  /** Serve the worker's /metrics and /stats on WORKER_METRICS_PORT (npm start; not the demo). */
+  workerMetrics?: boolean;
+}
+
+type Stop = { name: string; run: () => Promise<void> };
 
 export async function startStack(
   given: Config,
   log: (line: string) => void = console.log,
+  options: StackOptions = {},
 ): Promise<RunningStack> {
   // On loopback with the simulator: the dev key, open /ready and /metrics, loopback through the URL guard.
   const config = embeddedStackConfig(given);
-  const stops: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop: ${String(err)}`));
+  // Named steps, stopped in this order whatever the order they started in: the worker drains while the HTTP
+  // server still answers the API and the Temporal server still answers; the Temporal server goes last.
+  const steps: Record<'worker' | 'connections' | 'http' | 'simulator' | 'temporal', Stop[]> = {
+    worker: [],
+    http: [],
+    connections: [],
+    simulator: [],
+    temporal: [],
   };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const group of Object.values(steps))
+        for (const s of group.reverse()) {
+          try {
+            await s.run();
+            if (s.name) log(`${s.name} stopped`);
+          } catch (err) {
+            log(`stop ${s.name || 'connection'}: ${String(err)}`);
+          }
+        }
+    })());
   try {
-    let devServer: TestWorkflowEnvironment | undefined;
     const e = config.env;
+    let devServerLabel: string | undefined;
     if (!config.temporal.address) {
-      devServer = await startDevServer({
+      const serverOpts = {
         ip: e.TEMPORAL_DEV_SERVER_IP,
         port: e.TEMPORAL_DEV_SERVER_PORT,
         uiPort: e.TEMPORAL_UI_PORT,
         dbFilename: e.TEMPORAL_DB_FILE,
         namespace: config.temporal.namespace,
         log,
-      });
-      stops.push(() => devServer!.teardown());
+      };
+      // Our own process group (a terminal's Ctrl-C does not reach it); the SDK's download where no CLI is found.
+      const spawned = await spawnDevServer(serverOpts);
+      if (spawned) {
+        steps.temporal.push({ name: 'Temporal server', run: () => spawned.stop() });
+      } else {
+        const env: TestWorkflowEnvironment = await startDevServer(serverOpts);
+        steps.temporal.push({ name: 'Temporal server', run: () => env.teardown() });
+      }
+      devServerLabel = `http://${e.TEMPORAL_DEV_SERVER_IP}:${e.TEMPORAL_UI_PORT}`;
     }
     const address = temporalAddress(config);
 
@@ -65,17 +105,19 @@ export async function startStack(
           },
         ],
       });
-      stops.push(() => simulator!.close());
+      steps.simulator.push({ name: 'simulator', run: () => simulator!.close() });
     }
 
     const unpod = unpodClientFromConfig(config);
     const watcher = new CallWatcher(unpod, { log: (msg) => log(`watcher: ${msg}`) });
-    stops.push(() => unpod.close());
+    steps.connections.push({ name: '', run: () => unpod.close() });
     const client = await connectClient(config, address);
-    stops.push(() => client.connection.close());
+    steps.connections.push({ name: '', run: () => client.connection.close() });
     const native = await connectNative(config, address);
-    stops.push(() => native.close());
+    steps.connections.push({ name: '', run: () => native.close() });
 
+    const stats = new WorkerStats();
+    const graceMs = e.WORKER_SHUTDOWN_GRACE_MS;
     const worker: Worker = await createWorker({
       connection: native,
       client,
@@ -86,19 +128,28 @@ export async function startStack(
       landingDelayMs: config.unpod.landingDelayMs,
       callbackSigningSecret: config.api.callbackSigningSecret,
       outbound: config.outbound,
+      stats,
       tuning: {
         maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
         maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
         maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-        shutdownGraceTimeMs: e.WORKER_SHUTDOWN_GRACE_MS,
+        shutdownGraceTimeMs: graceMs,
       },
     });
-    const running = worker.run();
-    stops.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      watcher.drain('stack stopping');
-      await running;
+    const running = await runWorker({
+      worker,
+      stats,
+      watcher,
+      graceMs,
+      statsIntervalMs: options.workerMetrics ? e.WORKER_STATS_INTERVAL_MS : 0,
+      metrics: options.workerMetrics
+        ? { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT }
+        : undefined,
+      labels: { task_queue: config.temporal.taskQueue },
+      handleSignals: false,
+      log: (line) => log(`worker: ${line}`),
     });
+    steps.worker.push({ name: 'worker', run: () => running.drain('stopping') });
 
     const http = await startHttpServer({
       temporal: client,
@@ -110,13 +161,14 @@ export async function startStack(
       cors: config.api.cors,
       ops: config.ops,
     });
-    stops.push(() => http.close());
+    steps.http.push({ name: 'HTTP server', run: () => http.close() });
 
     return {
       temporalAddress: address,
-      uiUrl: devServer ? `http://${e.TEMPORAL_DEV_SERVER_IP}:${e.TEMPORAL_UI_PORT}` : undefined,
+      uiUrl: devServerLabel,
       simulatorUrl: simulator?.url,
       httpUrl: http.url,
+      metricsUrl: running.metricsUrl,
       simulator,
       stop,
     };
@@ -130,7 +182,7 @@ export function describeStack(s: RunningStack, config: Config): string {
   return [
     `Temporal        ${s.temporalAddress}${s.uiUrl ? `  (Web UI ${s.uiUrl}, data ${config.env.TEMPORAL_DB_FILE})` : '  (external)'}`,
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
-    `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
+    `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}${s.metricsUrl ? `  (stats: ${s.metricsUrl}/metrics, ${s.metricsUrl}/stats)` : ''}`,
     `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready${config.agentPushSecret ? ', POST /v1/agent-events' : ''})`,
     ...(embeddedStackConfig(config).api.keys.includes(LOCAL_DEV_API_KEY)
       ? [
@@ -140,17 +192,46 @@ export function describeStack(s: RunningStack, config: Config): string {
   ].join('\n');
 }
 
-/** Runs until SIGINT/SIGTERM, then stops everything and resolves. */
+/**
+ * Runs until SIGINT/SIGTERM, then stops everything in order and resolves. A second signal while stopping (a
+ * terminal's Ctrl-C reaches this process and npm, which forwards it again) is ignored unless it comes more than
+ * 2 s later: then the Temporal server is killed and the process exits at once.
+ */
 export async function runStackInForeground(config: Config): Promise<void> {
-  const stack = await startStack(config);
-  console.log(`unpod-campaigns is up:\n${describeStack(stack, config)}\nCtrl-C stops everything.`);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      console.log(`\n${sig}: stopping…`);
-      resolve();
-    };
-    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const stack = await startStack(config, console.log, { workerMetrics: true });
+  const stateFile = writeStackState({
+    pid: process.pid,
+    temporalAddress: stack.temporalAddress,
+    namespace: config.temporal.namespace,
+    httpUrl: stack.httpUrl,
+    simulatorUrl: stack.simulatorUrl,
+    metricsUrl: stack.metricsUrl,
+    startedAt: new Date().toISOString(),
   });
-  await stack.stop();
+  console.log(
+    `unpod-campaigns is up:\n${describeStack(stack, config)}\n(addresses in ${stateFile}, for the CLI in other terminals)\nCtrl-C stops everything.`,
+  );
+  let firstAt = 0;
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!firstAt) {
+        firstAt = Date.now();
+        console.log(
+          `\n${sig}: stopping the worker, the HTTP server, the simulator, then the Temporal server…`,
+        );
+        resolve();
+      } else if (Date.now() - firstAt > 2_000) {
+        console.log(`${sig} again: exiting without waiting`);
+        clearStackState();
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+  try {
+    await stack.stop();
+  } finally {
+    clearStackState();
+  }
   console.log('stopped');
 }

@@ -35,9 +35,14 @@ import {
   type ValidationReport,
 } from './api-schemas';
 import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
-import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, v2StatusOf } from './api-views';
+import { executionStatusOf } from '../campaign/run-queries';
+import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, withLiveEta } from './api-views';
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
+import { runOptionExtras, type RunOptionExtras } from './api-run-options';
+
+/** A do-not-call list sent as a multipart file part is read whole, up to this size. */
+const DNC_PART_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export function toReport(s: IngestSummary): ValidationReport {
   return {
@@ -198,7 +203,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     };
   }
 
-  async function fromSourceUrl(url: string, region: CountryCode): Promise<Source> {
+  async function fromSourceUrl(url: string, region: CountryCode, extras: RunOptionExtras): Promise<Source> {
     let res;
     try {
       res = await fetchOutbound(
@@ -227,6 +232,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     }
     return {
       ingest: ingestContacts(fs.createReadStream(spooled.file), {
+        ...extras.ingest,
         defaultRegion: region,
         batchSize: opts.batchSize,
       }),
@@ -238,34 +244,63 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
   async function fromMultipart(
     request: FastifyRequest,
     beforeRead: (options: CreateRunOptions) => void,
-  ): Promise<{ source: Source; options: CreateRunOptions }> {
-    const part = await request.file();
-    if (!part)
-      throw new BadRequestError('no_file', 'the multipart upload has no file: send the CSV as field `file`');
-    if (part.fieldname !== 'file') {
+  ): Promise<{ source: Source; options: CreateRunOptions; extras: RunOptionExtras }> {
+    // Option fields and a `dnc` list (a file part or a field) come first; the `file` part is streamed.
+    const parts = request.parts();
+    const fields: Record<string, string> = {};
+    let dnc: string | undefined;
+    let part;
+    for (;;) {
+      const next = await parts.next();
+      if (next.done)
+        throw new BadRequestError(
+          'no_file',
+          'the multipart upload has no file: send the CSV as field `file`',
+        );
+      part = next.value;
+      if (part.type === 'field') {
+        if (part.fieldname === 'dnc') dnc = String(part.value);
+        else if (part.fieldname !== 'file') fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      if (part.fieldname === 'file') break;
+      if (part.fieldname === 'dnc') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of part.file as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > DNC_PART_LIMIT_BYTES) {
+            part.file.resume();
+            throw new PayloadTooLargeError(`dnc is larger than the limit of ${DNC_PART_LIMIT_BYTES} bytes`, {
+              limit_bytes: DNC_PART_LIMIT_BYTES,
+            });
+          }
+          chunks.push(chunk);
+        }
+        dnc = Buffer.concat(chunks).toString('utf8');
+        continue;
+      }
       part.file.resume();
       throw new BadRequestError(
         'no_file',
-        `the file must be sent as field \`file\`, got \`${part.fieldname}\` (send option fields before the file)`,
+        `the file must be sent as field \`file\`, got \`${part.fieldname}\` (send option fields and \`dnc\` before the file)`,
       );
     }
-    const fields: Record<string, string> = {};
-    for (const [name, f] of Object.entries(part.fields)) {
-      const one = Array.isArray(f) ? f[0] : f;
-      if (one && one.type === 'field' && name !== 'file') fields[name] = String(one.value);
-    }
+    const file = part;
     let options: CreateRunOptions;
+    let extras: RunOptionExtras;
     try {
       options = parseWith(createRunFormSchema, fields, 'options');
       beforeRead(options);
+      extras = await runOptionExtras(options, dnc, (options.region ?? opts.defaultRegion) as CountryCode);
     } catch (err) {
-      part.file.resume();
+      file.file.resume();
       throw err;
     }
     const region = (options.region ?? opts.defaultRegion) as CountryCode;
     // Read to its end before anything starts: an over-limit or badly encoded file starts no run.
-    const spooled = await spool(part.file, opts.bodyLimitBytes, 'the file');
-    if (part.file.truncated) {
+    const spooled = await spool(file.file, opts.bodyLimitBytes, 'the file');
+    if (file.file.truncated) {
       await spooled.remove();
       throw new PayloadTooLargeError(`the file is larger than the limit of ${opts.bodyLimitBytes} bytes`, {
         limit_bytes: opts.bodyLimitBytes,
@@ -273,12 +308,14 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     }
     return {
       options,
+      extras,
       source: {
         ingest: ingestContacts(fs.createReadStream(spooled.file), {
+          ...extras.ingest,
           defaultRegion: region,
           batchSize: opts.batchSize,
         }),
-        name: part.filename || 'upload.csv',
+        name: file.filename || 'upload.csv',
         remove: spooled.remove,
       },
     };
@@ -309,8 +346,9 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         settings = settingsFrom(o, principal, space_token, '');
       };
       let source: Source;
+      let extras: RunOptionExtras;
       if (request.isMultipart()) {
-        ({ source } = await fromMultipart(request, settle));
+        ({ source, extras } = await fromMultipart(request, settle));
       } else {
         if (!request.body || typeof request.body !== 'object') {
           throw new BadRequestError(
@@ -318,18 +356,29 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
             'send a CSV as multipart field `file`, or JSON {contacts} or {source_url}',
           );
         }
-        const body = parseWith(createRunJsonBodySchema, request.body, 'body');
+        const { dnc, ...body } = parseWith(createRunJsonBodySchema, request.body, 'body');
         settle(body);
         const region = (body.region ?? opts.defaultRegion) as CountryCode;
+        extras = await runOptionExtras(body, dnc, region);
         source = body.contacts
           ? {
-              ingest: ingestJsonContacts(body.contacts, { defaultRegion: region, batchSize: opts.batchSize }),
+              ingest: ingestJsonContacts(body.contacts, {
+                ...extras.ingest,
+                defaultRegion: region,
+                batchSize: opts.batchSize,
+              }),
               name: 'api',
             }
-          : await fromSourceUrl(body.source_url!, region);
+          : await fromSourceUrl(body.source_url!, region, extras);
       }
       try {
-        return await startFrom(request, reply, space_token, { ...settings!, source: source.name }, source);
+        return await startFrom(
+          request,
+          reply,
+          space_token,
+          { ...settings!, ...extras.settings, source: source.name },
+          source,
+        );
       } finally {
         await source.remove?.();
       }
@@ -406,7 +455,9 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         infos.push(info);
         if (infos.length >= q.page_size) break;
       }
-      const runs = await Promise.all(infos.map((info) => loadRunFromInfo(temporal, info)));
+      const runs = await Promise.all(
+        infos.map(async (info) => withLiveEta(temporal, await loadRunFromInfo(temporal, info))),
+      );
       return sendEnvelope(
         reply,
         200,
@@ -418,28 +469,27 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
 
     // A status filter needs each run's state: narrow by execution status first, then read and filter.
     const status = q.status;
-    const execution =
-      status === 'running' || status === 'paused' || status === 'canceling' ? 'Running' : undefined;
+    const execution = executionStatusOf(status);
     const matches = [];
     for await (const info of temporal.workflow.list({ query: runsOfSpaceQuery(space_token, execution) })) {
-      if (execution === undefined && info.status.name === 'RUNNING') continue;
+      if (execution === undefined && (info.status.name === 'RUNNING' || info.status.name === 'COMPLETED'))
+        continue;
       const snap = await loadRunFromInfo(temporal, info);
-      const state = stateOf(snap);
-      const v2 = v2StatusOf(state);
-      const wanted =
-        status === 'running' || status === 'completed' || status === 'failed'
-          ? v2 === status
-          : state === status;
-      if (wanted) matches.push(snap);
+      if (stateOf(snap) === status) matches.push(snap);
     }
-    const page = matches.slice(offset, offset + q.page_size).map((r) => toV2Run(r, opts.runMode));
+    const page = (
+      await Promise.all(matches.slice(offset, offset + q.page_size).map((r) => withLiveEta(temporal, r)))
+    ).map((r) => toV2Run(r, opts.runMode));
     return sendEnvelope(reply, 200, 'Runs Fetched Successfully', page, matches.length);
   });
 
   app.get('/runs/:run_id/', { config: { v2ErrorMessage: 'Error fetching run' } }, async (request, reply) => {
     const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
     await auth.authorize(request, 'canView', space_token, run_id);
-    const run = toV2Run(await loadRun(temporal, run_id, space_token), opts.runMode);
+    const run = toV2Run(
+      await withLiveEta(temporal, await loadRun(temporal, run_id, space_token)),
+      opts.runMode,
+    );
     return sendEnvelope(reply, 200, 'Run Fetched Successfully', run, 1);
   });
 };

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { policyFileSchema } from '../campaign/policy-file';
+import { RUN_STATES, type RunState } from '../campaign/run-queries';
 import { TASK_STATUSES } from '../../workflows/definitions';
 
 // ---------- path params ----------
@@ -17,11 +18,12 @@ export const runParamsSchema = spaceParamsSchema.extend({ run_id: z.string().min
 
 // ---------- query strings ----------
 
-/** Documented Runs API statuses, then our finer states (a paused run is `running` to a v2 client). */
-export const V2_RUN_STATUSES = ['completed', 'running', 'failed'] as const;
-export const RUN_STATES = ['running', 'paused', 'canceling', 'canceled', 'completed', 'failed'] as const;
-export type V2RunStatus = (typeof V2_RUN_STATUSES)[number];
-export type RunState = (typeof RUN_STATES)[number];
+/**
+ * A run's status: the documented Runs API statuses (completed, running, failed) and our finer states paused,
+ * canceling, canceled — one mapping (src/campaign/run-queries.ts) for `status`, `?status=`, the CLI and /metrics.
+ */
+export { RUN_STATES, type RunState } from '../campaign/run-queries';
+export type V2RunStatus = RunState;
 
 const page = z.coerce.number().int().min(1).default(1).describe('1-based page number');
 const pageSize = z.coerce.number().int().min(1).max(100).default(20).describe('items per page (max 100)');
@@ -30,11 +32,9 @@ export const listRunsQuerySchema = z.object({
   page,
   page_size: pageSize,
   status: z
-    .enum([...new Set([...V2_RUN_STATUSES, ...RUN_STATES])] as [RunState, ...RunState[]])
+    .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(RUN_STATES))
     .optional()
-    .describe(
-      'completed | running | failed (documented statuses), or a finer state: paused, canceling, canceled',
-    ),
+    .describe('a run status: completed | running | failed (documented), paused | canceling | canceled'),
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
 
@@ -84,6 +84,49 @@ const campaignOptionsShape = {
     .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as US or IN')
     .optional()
     .describe('default region for numbers without +country code'),
+  // The CLI's timing options (README: Calling windows, call times and schedules), same values as its flags.
+  call_days: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("calling days in each contact's zone: mon-fri, sat-sun, mon,wed,fri, all (as --call-days)"),
+  call_hours: z
+    .string()
+    .min(1)
+    .max(40)
+    .optional()
+    .describe("calling hours in each contact's zone, e.g. 09:00-17:00 (as --call-hours)"),
+  blackout: z
+    .string()
+    .min(1)
+    .max(4000)
+    .optional()
+    .describe('dates never called, comma-separated YYYY-MM-DD (as --blackout)'),
+  zone: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('IANA zone for contacts whose row and number give none (as --zone)'),
+  deadline: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(
+      'ISO time with offset, or a duration after the start such as 8h; must be ahead (as --deadline)',
+    ),
+  remind_before: z
+    .string()
+    .min(1)
+    .max(40)
+    .optional()
+    .describe('call appointment_at minus this (e.g. 24h) on rows without remind_before (as --remind-before)'),
+  past_call_at: z
+    .enum(['call', 'skip'])
+    .optional()
+    .describe('a call time already past: call at once, or skip the contact (as --past-call-at)'),
 };
 
 export const createRunJsonBodySchema = z
@@ -96,6 +139,11 @@ export const createRunJsonBodySchema = z
         'contacts as objects: a phone field (phone, phone_number, contact_number, …), name, metadata, …',
       ),
     source_url: httpUrl.optional().describe('a CSV contact list fetched by the server'),
+    dnc: z
+      .array(z.string().min(1).max(64))
+      .max(1_000_000)
+      .optional()
+      .describe('do-not-call numbers (as --dnc): contacts with these numbers are skipped'),
   })
   .strict()
   .refine((b) => (b.contacts === undefined) !== (b.source_url === undefined), {
@@ -120,9 +168,16 @@ export const createRunFormSchema = z
       })
       .pipe(policyFileSchema)
       .optional(),
+    dnc: z
+      .string()
+      .optional()
+      .describe(
+        'do-not-call list (as --dnc): a file part or a text field, one number a line or a CSV with a phone column; before `file`',
+      ),
   })
   .strict();
-export type CreateRunOptions = z.infer<typeof createRunFormSchema>;
+/** The options of either body; the do-not-call list (text or numbers) travels apart. */
+export type CreateRunOptions = Omit<z.infer<typeof createRunFormSchema>, 'dnc'>;
 
 export const cancelBodySchema = z
   .object({ hangup: z.boolean().default(false).describe('hang up calls in progress (else they finish)') })
@@ -147,7 +202,7 @@ const countsSchema = z.object({
 });
 
 export const runExtensionSchema = z.object({
-  state: z.enum(RUN_STATES).describe('our exact state; `status` maps it onto the documented three'),
+  state: z.enum(RUN_STATES).describe('the same as `status`'),
   total: z.number().int().describe('contacts announced (valid and skipped)'),
   input_closed: z.boolean(),
   counts: countsSchema.describe('tasks by status'),
@@ -167,6 +222,18 @@ export const runExtensionSchema = z.object({
   window: z.number().int(),
   source: z.string().nullable(),
   callback_url: z.string().nullable(),
+  calling_window: z
+    .object({
+      days: z.array(z.number().int()).describe('0 = Sunday … 6 = Saturday'),
+      start: z.string(),
+      end: z.string(),
+      blackout_dates: z.array(z.string()),
+    })
+    .nullable()
+    .describe("in each contact's zone; null: any time"),
+  zone: z.string().nullable().describe('the campaign zone, for contacts whose row and number give none'),
+  deadline: z.string().nullable().describe('tasks not reached by then end expired'),
+  past_call_at: z.enum(['call', 'skip']).describe('what a call time already past does'),
 });
 
 export const v2RunSchema = z.object({
@@ -176,7 +243,9 @@ export const v2RunSchema = z.object({
   run_id: z.string(),
   collection_ref: z.string().nullable(),
   run_mode: z.enum(['dev', 'prod']),
-  status: z.enum(V2_RUN_STATUSES),
+  status: z
+    .enum(RUN_STATES)
+    .describe('completed | running | failed as documented, and paused | canceling | canceled (exact)'),
   batch_count: z.number().int(),
   created: z.string().describe('UTC, YYYY-MM-DDTHH:MM:SS as in the Runs API'),
   modified: z.string(),

@@ -195,7 +195,8 @@ export const apiV2Routes: FastifyPluginAsync<ApiRoutesOptions> = async (app: Fas
     ),
   );
   await app.register(multipart, {
-    limits: { fileSize: opts.bodyLimitBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 21 },
+    // `file` and a `dnc` list; every option field (api-schemas.ts createRunFormSchema).
+    limits: { fileSize: opts.bodyLimitBytes, files: 2, fields: 30, fieldSize: 64 * 1024, parts: 32 },
   });
 
   await app.register(apiRunsRoutes, { ctx });

@@ -6,7 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getRunInput } from '../campaign/run-control';
-import { RunNotFoundError } from '../campaign/run-queries';
+import { readEta, RunNotFoundError, runStateOf } from '../campaign/run-queries';
 import {
   progressQuery,
   taskStatusQuery,
@@ -25,10 +25,9 @@ export function v2Time(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 19);
 }
 
+/** A run's `status`: its state, one mapping for the API, the CLI and /metrics (run-queries.ts). */
 export function v2StatusOf(state: RunState): V2RunStatus {
-  if (state === 'completed') return 'completed';
-  if (state === 'canceled' || state === 'failed') return 'failed';
-  return 'running';
+  return state;
 }
 
 export interface RunSnapshot {
@@ -41,9 +40,7 @@ export interface RunSnapshot {
 }
 
 export function stateOf(s: Pick<RunSnapshot, 'progress' | 'executionStatus'>): RunState {
-  if (s.executionStatus === 'RUNNING' || s.executionStatus === 'COMPLETED')
-    return s.progress?.state ?? 'running';
-  return 'failed';
+  return runStateOf(s.executionStatus, s.progress);
 }
 
 const ZERO_COUNTS = {
@@ -87,6 +84,17 @@ export function toV2Run(s: RunSnapshot, runMode: RunMode): V2Run {
       window: input.window,
       source: input.source ?? null,
       callback_url: input.callbackUrl ?? null,
+      calling_window: input.callingWindow
+        ? {
+            days: input.callingWindow.days,
+            start: input.callingWindow.start,
+            end: input.callingWindow.end,
+            blackout_dates: input.callingWindow.blackoutDates ?? [],
+          }
+        : null,
+      zone: input.timezone ?? null,
+      deadline: input.deadline ?? null,
+      past_call_at: input.pastCallAt ?? 'call',
     },
   };
 }
@@ -231,4 +239,14 @@ export async function loadTask(client: Client, info: WorkflowExecutionInfo): Pro
   if (info.status.name === 'COMPLETED') return (await handle.result()) as TaskState;
   if (info.status.name === 'RUNNING') return handle.query(taskStatusQuery);
   return null;
+}
+
+/**
+ * The snapshot with its ETA worked out now (run-queries.ts readEta: the limits in force and the contacts'
+ * next attempts), not the campaign's own estimate from its last workflow task; null unless running.
+ */
+export async function withLiveEta(client: Client, s: RunSnapshot): Promise<RunSnapshot> {
+  if (!s.progress) return s;
+  const running = stateOf(s) === 'running';
+  return { ...s, progress: { ...s.progress, eta: running ? await readEta(client, s.progress) : null } };
 }

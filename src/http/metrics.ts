@@ -1,14 +1,17 @@
 /**
  * GET /metrics: Prometheus text exposition (hand-written, format 0.0.4), read from Temporal visibility at
  * scrape time — nothing is kept in this process, so any number of servers answer the same:
- * - unpod_campaigns_runs{state}: campaign runs by execution status (running includes paused runs);
+ * - unpod_campaigns_runs{state}: campaign runs by state, the one mapping of src/campaign/run-queries.ts (running,
+ *   paused, canceling, canceled, completed, failed): open runs by their progress query at scrape time, closed ones
+ *   by their result, read once per closed run and remembered (a closed run never changes);
  * - unpod_campaigns_tasks{status}: call tasks by status (the TaskStatus search attribute);
  * - unpod_campaigns_dials_per_minute / _dial_limit_per_minute / _permit_wait_seconds: only when a
  *   MetricsSource that knows them is given (the account limiter's numbers live with the worker).
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
-import { TASK_STATUSES } from '../../workflows/definitions';
+import { progressQuery, TASK_STATUSES, type CampaignProgress } from '../../workflows/definitions';
+import { RUN_STATES, runStateOf, type RunState } from '../campaign/run-queries';
 import type { Authorizer } from './auth';
 
 /** Numbers this server cannot read from visibility; each optional, per account. */
@@ -25,7 +28,7 @@ export interface MetricsRoutesOptions {
   source?: MetricsSource;
 }
 
-const EXECUTION_STATUSES = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut'] as const;
+const CLOSED_NOT_COMPLETED = ['Failed', 'Canceled', 'Terminated', 'TimedOut'] as const;
 
 function label(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -49,22 +52,46 @@ class Exposition {
 
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, opts) => {
   const { temporal, source } = opts;
+  /** Closed runs' states by `workflowId/runId`: read once (a result), then remembered. */
+  const closedStates = new Map<string, RunState>();
+
+  async function runStates(): Promise<Record<RunState, number>> {
+    const counts = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+    const states = async (query: string, closed: boolean) => {
+      for await (const info of temporal.workflow.list({ query })) {
+        const key = `${info.workflowId}/${info.runId}`;
+        let state = closed ? closedStates.get(key) : undefined;
+        if (!state) {
+          const handle = temporal.workflow.getHandle(info.workflowId, info.runId);
+          const progress = await (closed ? handle.result() : handle.query(progressQuery)).then(
+            (p) => p as CampaignProgress,
+            () => null,
+          );
+          state = runStateOf(info.status.name, progress);
+          if (closed && progress) closedStates.set(key, state);
+        }
+        counts[state]++;
+      }
+    };
+    await states(`WorkflowType = 'campaignWorkflow' AND ExecutionStatus = 'Running'`, false);
+    await states(`WorkflowType = 'campaignWorkflow' AND ExecutionStatus = 'Completed'`, true);
+    for (const s of CLOSED_NOT_COMPLETED) {
+      const { count } = await temporal.workflow.count(
+        `WorkflowType = 'campaignWorkflow' AND ExecutionStatus = '${s}'`,
+      );
+      counts.failed += count;
+    }
+    return counts;
+  }
 
   app.get('/metrics', async (request, reply) => {
     await opts.auth.canViewMetrics(request);
     const out = new Exposition();
-    const runs = await Promise.all(
-      EXECUTION_STATUSES.map(async (s) => {
-        const { count } = await temporal.workflow.count(
-          `WorkflowType = 'campaignWorkflow' AND ExecutionStatus = '${s}'`,
-        );
-        return [{ state: s.toLowerCase() }, count] as [Record<string, string>, number];
-      }),
-    );
+    const runs = await runStates();
     out.gauge(
       'unpod_campaigns_runs',
-      'Campaign runs by Temporal execution status (running includes paused).',
-      runs,
+      'Campaign runs by state (running, paused, canceling, canceled, completed, failed).',
+      RUN_STATES.map((s) => [{ state: s }, runs[s]] as [Record<string, string>, number]),
     );
     const tasks = await Promise.all(
       TASK_STATUSES.map(async (s) => {

@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type * as WorkerPackage from '@temporalio/worker';
+import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config/config';
 
 export function temporalAddress(config: Config): string {
@@ -22,11 +23,16 @@ function tlsOptions(config: Config): ConnectionOptions['tls'] {
   return undefined;
 }
 
-export async function connectClient(config: Config, address = temporalAddress(config)): Promise<Client> {
+export async function connectClient(
+  config: Config,
+  address = temporalAddress(config),
+  options: { connectTimeoutMs?: number } = {},
+): Promise<Client> {
   const connection = await Connection.connect({
     address,
     tls: tlsOptions(config),
     apiKey: config.env.TEMPORAL_API_KEY,
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
   });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
@@ -40,5 +46,8 @@ export async function connectNative(
     tls: tlsOptions(config),
     apiKey: config.env.TEMPORAL_API_KEY,
   };
-  return NativeConnection.connect(options);
+  // Loaded here, not at the top: the CLI's client commands then never load the worker package (seconds).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const worker = require('@temporalio/worker') as typeof WorkerPackage;
+  return worker.NativeConnection.connect(options);
 }

@@ -3,8 +3,11 @@
  * cli-binary.ts found or built), with this project's search attributes registered. Used by `npm start`
  * (persistent, fixed ports) and by the tests (in memory, random port).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { resolveTemporalCli } from './cli-binary';
@@ -56,4 +59,108 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       log: { format: 'pretty', level: 'warn' },
     },
   });
+}
+
+/** A dev server process this program started and stops. */
+export interface SpawnedDevServer {
+  address: string;
+  pid: number;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts the Temporal CLI's dev server as a child in its OWN process group (`detached`), so a terminal's Ctrl-C,
+ * which signals the whole foreground group, does not reach it: the stack stops it last, after the worker has
+ * drained (issue 14 item 7). Waits until its frontend answers. Returns undefined when no CLI binary is found or
+ * built (then callers use startDevServer, which lets the SDK download its own).
+ */
+export async function spawnDevServer(
+  opts: DevServerOptions & { readyTimeoutMs?: number },
+): Promise<SpawnedDevServer | undefined> {
+  const cli = resolveTemporalCli(opts.env ?? process.env, opts.log);
+  if (!cli) return undefined;
+  if (opts.dbFilename) fs.mkdirSync(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
+  const ip = opts.ip ?? '127.0.0.1';
+  const port = opts.port ?? 7233;
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    ...(opts.uiPort !== undefined ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
+    ...(opts.dbFilename ? ['--db-filename', opts.dbFilename] : []),
+    '--namespace',
+    opts.namespace ?? 'default',
+    ...ALL_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=Keyword`]),
+    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${v}`,
+    ]),
+    ...Object.entries(opts.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
+    '--log-format',
+    'pretty',
+    '--log-level',
+    'warn',
+  ];
+  const child = spawn(cli.path, args, {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: opts.env ?? process.env,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `${ip}:${port}`;
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  const until = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(
+        `the Temporal dev server (${cli.path}) exited with ${child.exitCode}: ${stderr.trim()}`,
+      );
+    if (await answers(ip, port, opts.namespace ?? 'default')) break;
+    if (Date.now() > until) {
+      await stop(0);
+      throw new Error(
+        `the Temporal dev server did not answer on ${address} within the timeout: ${stderr.trim()}`,
+      );
+    }
+    await delay(200);
+  }
+  return { address, pid: child.pid!, stop };
+}
+
+/** True when the frontend at ip:port serves the namespace with our search attributes registered. */
+async function answers(ip: string, port: number, namespace: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: `${ip}:${port}`, connectTimeout: 1_000 });
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    return ALL_SEARCH_ATTRIBUTES.every((a) => customAttributes && a.name in customAttributes);
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
 }
