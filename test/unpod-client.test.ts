@@ -176,7 +176,9 @@ describe('request shapes match the SDK', () => {
   test('pipes.get (pipes.py): GET /api/v2/platform/speech/v1/pipes/{id}', async () => {
     const client = new UnpodClient({ baseUrl: base, apiKey: KEY });
     answer({
-      body: { data: { pipe_id: 'pipe_a', name: 'Front desk', number: '+14155550199', max_call_duration_s: 900 } },
+      body: {
+        data: { pipe_id: 'pipe_a', name: 'Front desk', number: '+14155550199', max_call_duration_s: 900 },
+      },
     });
     const pipe = await client.pipes.get('pipe_a');
     assert.equal(seen[0]!.path, '/api/v2/platform/speech/v1/pipes/pipe_a');
