@@ -30,6 +30,7 @@ import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2'
 import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, v2StatusOf } from './api-views';
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
+import { ingestOptionsFor, runTimingFrom } from './run-options';
 
 export function toReport(s: IngestSummary): ValidationReport {
   return {
@@ -109,11 +110,12 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
       window: o.window ?? 500,
       source,
       user: principal.user,
+      ...runTimingFrom(o).timing,
       ...(o.callback_url ? { callbackUrl: o.callback_url } : {}),
     };
   }
 
-  async function fromSourceUrl(url: string, region: CountryCode): Promise<Source> {
+  async function fromSourceUrl(url: string, region: CountryCode, o: CreateRunOptions): Promise<Source> {
     let res;
     try {
       res = await undiciRequest(url, {
@@ -142,7 +144,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     const limited = res.body.pipe(byteLimit(opts.sourceLimitBytes, 'source_url'));
     res.body.on('error', (err) => limited.destroy(err));
     return {
-      ingest: ingestContacts(limited, { defaultRegion: region, batchSize: opts.batchSize }),
+      ingest: ingestContacts(limited, await ingestOptionsFor(o, region, opts.batchSize)),
       name: url,
     };
   }
@@ -166,18 +168,20 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
       if (one && one.type === 'field' && name !== 'file') fields[name] = String(one.value);
     }
     let options: CreateRunOptions;
+    let ingestOptions;
     try {
       options = parseWith(createRunFormSchema, fields, 'options');
+      runTimingFrom(options);
+      ingestOptions = await ingestOptionsFor(options, (options.region ?? opts.defaultRegion) as CountryCode);
     } catch (err) {
       part.file.resume();
       throw err;
     }
-    const region = (options.region ?? opts.defaultRegion) as CountryCode;
     const stream = part.file;
     return {
       options,
       source: {
-        ingest: ingestContacts(stream, { defaultRegion: region, batchSize: opts.batchSize }),
+        ingest: ingestContacts(stream, { ...ingestOptions, batchSize: opts.batchSize }),
         name: part.filename || 'upload.csv',
         check: () => {
           if (stream.truncated) {
@@ -226,10 +230,10 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         const region = (body.region ?? opts.defaultRegion) as CountryCode;
         source = body.contacts
           ? {
-              ingest: ingestJsonContacts(body.contacts, { defaultRegion: region, batchSize: opts.batchSize }),
+              ingest: ingestJsonContacts(body.contacts, await ingestOptionsFor(body, region, opts.batchSize)),
               name: 'api',
             }
-          : await fromSourceUrl(body.source_url!, region);
+          : await fromSourceUrl(body.source_url!, region, body);
       }
 
       const settings = settingsFrom(options, principal, space_token, source.name);

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { policyFileSchema } from '../campaign/policy-file';
 import { TASK_STATUSES } from '../../workflows/definitions';
+import { runTimingShape } from './run-options';
 
 // ---------- path params ----------
 
@@ -75,6 +76,7 @@ const campaignOptionsShape = {
     .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as US or IN')
     .optional()
     .describe('default region for numbers without +country code'),
+  ...runTimingShape,
 };
 
 export const createRunJsonBodySchema = z
