@@ -107,6 +107,10 @@ export async function startStack(
       port: config.http.port,
       api: apiOptionsFromConfig(config),
       cors: config.api.cors,
+      console: {
+        temporalUiUrl: devServer ? `http://${e.TEMPORAL_DEV_SERVER_IP}:${e.TEMPORAL_UI_PORT}` : undefined,
+        namespace: config.temporal.namespace,
+      },
     });
     stops.push(() => http.close());
 
@@ -130,6 +134,7 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}`,
     `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready, POST /webhooks/unpod)`,
+    `console         ${s.httpUrl}/console/  (sign in with an API key of your space)`,
     ...(config.api.keys.includes(LOCAL_DEV_API_KEY)
       ? [
           `API key         Authorization: Token ${LOCAL_DEV_API_KEY.key}  (space ${LOCAL_DEV_API_KEY.space}; set API_KEYS for your own)`,

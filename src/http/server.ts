@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../unpod/paths';
 import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
 import { createAuthorizer } from './auth';
+import { consoleRoutes, type ConsoleOptions } from './console-routes';
 import { registerErrorHandler } from './error-handler';
 import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
@@ -37,6 +38,8 @@ export interface HttpServerDeps {
   cors?: CorsSettings;
   /** Limiter numbers for /metrics, when known. */
   metrics?: MetricsSource;
+  /** The web console at /console/ (Temporal Web UI link, namespace). */
+  console?: ConsoleOptions;
 }
 
 export interface CorsSettings {
@@ -105,6 +108,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     source: deps.metrics,
   });
   await app.register(openApiRoutes);
+  await app.register(consoleRoutes, deps.console ?? {});
   await app.ready();
   return app;
 }
