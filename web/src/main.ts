@@ -155,4 +155,6 @@ function App() {
   </div>`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the boot line; render appends
+render(html`<${App} />`, root);

@@ -20,7 +20,7 @@ export function Progress(props: { counts: Counts; total: number; label: string }
   const pct = total ? Math.round((done / total) * 100) : 0;
   return html`<div class="progress-wrap">
     <progress max=${total || 1} value=${done} aria-label=${props.label}>${pct}%</progress>
-    <span class="muted">${done.toLocaleString()} / ${total.toLocaleString()} (${pct}%)</span>
+    <span class="muted nowrap">${done.toLocaleString()} / ${total.toLocaleString()} (${pct}%)</span>
   </div>`;
 }
 

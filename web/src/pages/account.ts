@@ -63,8 +63,7 @@ export function AccountPage(props: { session: Session }) {
     ${
       v
         ? html`<p class="muted">
-              Account
-              <span class="mono">${v.account_id}</span
+              Account <span class="mono">${v.account_id}</span
               >${v.running ? '' : ' · no campaign has run yet: the default limits apply'} · day resets at
               midnight ${v.limits.timezone}
             </p>

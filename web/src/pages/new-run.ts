@@ -5,7 +5,7 @@
  */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { explain, request, type Preview, type Run, type Session } from '../api';
+import { explain, request, type PlannedContact, type Preview, type Run, type Session } from '../api';
 import { duration } from '../format';
 
 /** Retry presets, as policies the API takes (see the README's retry policy). */
@@ -269,6 +269,12 @@ export function NewRunPage(props: { session: Session }) {
   </section>`;
 }
 
+function firstCall(c: PlannedContact): string {
+  if (!c.call_at || !c.call_at_local) return c.note ?? 'not called';
+  const soon = Date.parse(c.call_at) - Date.now() < 120_000;
+  return soon ? `now (${c.call_at_local} local)` : `${c.call_at_local} local`;
+}
+
 function PreviewView(props: { p: Preview }) {
   const p = props.p;
   return html`<section class="preview" aria-labelledby="preview-h" aria-live="polite">
@@ -334,7 +340,7 @@ function PreviewView(props: { p: Preview }) {
                 <td data-label="Name">${c.name ?? '—'}</td>
                 <td data-label="Number" class="mono">${c.phone}</td>
                 <td data-label="Zone">${c.zone}</td>
-                <td data-label="First call">${c.call_at_local ? `${c.call_at_local} local` : c.note}</td>
+                <td data-label="First call">${firstCall(c)}</td>
               </tr>`,
           )}
         </tbody>

@@ -130,10 +130,7 @@ export function RunPage(props: { session: Session; runId: string; config: Consol
     <div class="row between wrap">
       <div>
         <h1 id="run-h">Run <span class="mono">${runId}</span></h1>
-        <p class="muted">
-          ${run.x_campaign.source ?? ''} · created ${when(run.created)} · agent
-          ${run.x_campaign.agent_id ?? '—'} · account ${run.x_campaign.account_id}
-        </p>
+        <p class="muted">${[run.x_campaign.source, `created ${when(run.created)}`, `agent ${run.x_campaign.agent_id ?? '—'}`, `account ${run.x_campaign.account_id}`].filter(Boolean).join(' · ')}</p>
       </div>
       <div class="row">
         <span aria-live="polite" data-testid="run-state"><${Badge} state=${state} /></span
@@ -496,8 +493,7 @@ function ContactDetail(props: { task: Task; onClose: () => void }) {
       <button type="button" onClick=${() => ref.current?.close()} aria-label="Close">Close</button>
     </div>
     <p class="muted">
-      <span class="mono">${t.input.contact_number}</span> · line ${t.x_campaign.line} ·
-      ${t.x_campaign.status}${t.x_campaign.reason ? ` — ${t.x_campaign.reason}` : ''}
+      <span class="mono">${t.input.contact_number}</span>${` · line ${t.x_campaign.line} · ${t.x_campaign.status}${t.x_campaign.reason ? ` — ${t.x_campaign.reason}` : ''}`}
     </p>
     <h3>Attempts</h3>
     <ol class="timeline">
