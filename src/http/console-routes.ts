@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { buildConsole, consoleIsStale, CONSOLE_DIST } from './console-build';
 
 export interface ConsoleOptions {
@@ -48,7 +48,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, o) 
   const files = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
   const config = { temporal_ui_url: o.temporalUiUrl ?? null, namespace: o.namespace ?? 'default' };
 
-  const sendFile = (name: string, reply: import('fastify').FastifyReply) => {
+  const sendFile = (name: string, reply: FastifyReply) => {
     const type = TYPES[path.extname(name)];
     if (!files.has(name) || !type)
       return reply.code(404).send({ error: { code: 'not_found', message: `no console file ${name}` } });

@@ -92,7 +92,10 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
   };
 
   const waitState = async (state: string, timeout = 60_000) => {
-    await page.getByTestId('run-state').getByText(new RegExp(`^${state}$`, 'i')).waitFor({ timeout });
+    await page
+      .getByTestId('run-state')
+      .getByText(new RegExp(`^${state}$`, 'i'))
+      .waitFor({ timeout });
   };
 
   before(async () => {
@@ -126,7 +129,10 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
     });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      acceptDownloads: true,
+    });
     page = await context.newPage();
     page.on('pageerror', (err) => console.error('page error:', err));
   });
@@ -162,7 +168,14 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     await page.keyboard.press('Enter'); // the form submits from the keyboard
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
     assert.ok(!page.url().includes(KEY));
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('unpod-console.key')), KEY);
+    assert.equal(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }
+        ).sessionStorage.getItem('unpod-console.key'),
+      ),
+      KEY,
+    );
 
     await page.getByRole('link', { name: 'Account' }).click();
     await page.getByRole('heading', { name: 'Limits' }).waitFor();
@@ -196,7 +209,11 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     // Markup in a cell is shown as text, never run.
     await page.locator('table.first-rows').getByText('<script>alert(1)</script>').waitFor();
     await page.locator('table.first-rows').getByText('America/New_York').waitFor();
-    assert.equal(((await api('GET', '/runs/')) as unknown as { count: number }).count, 0, 'a preview starts nothing');
+    assert.equal(
+      ((await api('GET', '/runs/')) as unknown as { count: number }).count,
+      0,
+      'a preview starts nothing',
+    );
     await shot(page, 'new-run-preview', true);
 
     await page.getByRole('button', { name: 'Start calling 7 contacts' }).click();
@@ -231,7 +248,10 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Export CSV' }).click(),
     ]);
-    const rows = parse(fs.readFileSync((await csv.path())!, 'utf8'), { columns: true }) as Record<string, string>[];
+    const rows = parse(fs.readFileSync((await csv.path())!, 'utf8'), { columns: true }) as Record<
+      string,
+      string
+    >[];
     assert.equal(rows.length, 9, '7 called + 2 skipped');
     assert.deepEqual(Object.keys(rows[0]!).slice(0, 4), ['line', 'phone', 'name', 'status']);
     const [json] = await Promise.all([
@@ -271,10 +291,16 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     await dialog.getByLabel('Hang up calls in progress?').check();
     await dialog.getByRole('button', { name: 'Cancel run' }).click();
     await waitState('canceled', 60_000);
-    const run = (await api('GET', `/runs/${runId}/`)).data as { x_campaign: { state: string; counts: Record<string, number> } };
+    const run = (await api('GET', `/runs/${runId}/`)).data as {
+      x_campaign: { state: string; counts: Record<string, number> };
+    };
     assert.equal(run.x_campaign.state, 'canceled');
     // Hung up: no call is left ringing or active.
-    assert.equal(run.x_campaign.counts.active + run.x_campaign.counts.ringing, 0, JSON.stringify(run.x_campaign.counts));
+    assert.equal(
+      (run.x_campaign.counts.active ?? 0) + (run.x_campaign.counts.ringing ?? 0),
+      0,
+      JSON.stringify(run.x_campaign.counts),
+    );
     await page.getByTestId('count-active').getByText('0').waitFor();
 
     await page.getByRole('link', { name: 'Runs' }).click();
@@ -297,7 +323,10 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     await row.getByRole('button', { name: 'Run weekday-reminders now' }).click();
     await page.getByText('Schedule weekday-reminders fired').waitFor();
     await row.getByRole('button', { name: 'weekday-reminders', exact: true }).click();
-    await page.locator('.panel').getByRole('link', { name: /^R[0-9a-f]{8}/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('.panel')
+      .getByRole('link', { name: /^R[0-9a-f]{8}/ })
+      .waitFor({ timeout: 60_000 });
     await shot(page, 'schedules');
     await row.getByRole('button', { name: 'Pause weekday-reminders' }).click();
     await page.getByText('Schedule weekday-reminders paused').waitFor();
