@@ -63,6 +63,13 @@ export const apiLimitsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (a
       ...(body.reserved !== undefined ? { reserved: body.reserved } : {}),
     };
     const account = accountOf(principal);
+    const now = (await limiterState(temporal, account))?.limits ?? DEFAULT_LIMITS;
+    const next = { ...now, ...patch };
+    if (next.reserved >= next.concurrency)
+      throw new BadRequestError(
+        'invalid_limits',
+        `invalid limits: reserved (${next.reserved}) must be less than concurrency (${next.concurrency}), else no call can start`,
+      );
     try {
       await setLimits(temporal, taskQueue, account, patch);
     } catch (err) {
