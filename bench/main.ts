@@ -5,6 +5,7 @@
 import path from 'node:path';
 
 const BENCHES = {
+  console: './console',
   limits: './limits',
   scale: './scale',
   throughput: './throughput',
