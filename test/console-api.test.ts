@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { getRunInput } from '../src/campaign/run-control';
+import { pausedReasonOf } from '../src/http/api-feed';
 import { planFit } from '../src/http/run-plan';
+import { pausedInWords } from '../web/src/format';
+import type { CampaignProgress } from '../workflows/definitions';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { DEFAULT_LIMITS } from '../workflows/limiter-core';
 import { contact, FAST_POLICY, startTestStack, WEBHOOK_SECRET, type TestStack } from './helpers/stack';
@@ -181,6 +184,22 @@ describe('console API routes', { timeout: 240_000 }, () => {
     // 60 calls of 2 min over 10 lines take 12 min (concurrency binds).
     assert.equal(ok.bound_by, 'concurrency');
     assert.equal(ok.earliest_finish, '2026-03-02T17:12:00.000Z');
+  });
+
+  it('a paused run says why: the reason the campaign gives, in plain words', () => {
+    const progress = (state: string, extra: object) => ({ state, ...extra }) as unknown as CampaignProgress;
+    assert.equal(
+      pausedReasonOf(progress('paused', { pausedReason: 'circuit_breaker: 10 failures in a row' })),
+      'circuit_breaker: 10 failures in a row',
+    );
+    assert.equal(pausedReasonOf(progress('paused', { pausedReason: { message: 'by alice' } })), 'by alice');
+    assert.equal(pausedReasonOf(progress('running', { pausedReason: 'stale' })), null);
+    assert.equal(pausedReasonOf(progress('paused', {})), null);
+    assert.match(
+      pausedInWords('circuit_breaker: 10 failures in a row') ?? '',
+      /^Paused automatically: too many calls were failing in a row/,
+    );
+    assert.equal(pausedInWords(null), null);
   });
 
   it('POST /runs/ takes the calling window and deadline fields', async () => {

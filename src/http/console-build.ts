@@ -8,8 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
-export const WEB_DIR = path.join(__dirname, '..', '..', 'web');
-export const CONSOLE_DIST = path.join(__dirname, '..', '..', 'dist', 'console');
+/** The package's root: the nearest folder up from here with a package.json (source and compiled alike). */
+function packageRoot(from = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.join(__dirname, '..', '..');
+  }
+}
+
+export const WEB_DIR = path.join(packageRoot(), 'web');
+export const CONSOLE_DIST = path.join(packageRoot(), 'dist', 'console');
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -61,7 +61,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, o) 
       .send(fs.createReadStream(path.join(dir, name)));
   };
 
-  app.get('/', async (_request, reply) => reply.redirect('/console/'));
   app.get('/console/', async (_request, reply) => sendFile('index.html', reply));
   app.get('/console/config.json', async (_request, reply) =>
     reply.header('cache-control', 'no-store').send(config),

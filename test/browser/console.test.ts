@@ -134,6 +134,7 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
       acceptDownloads: true,
     });
     page = await context.newPage();
+    page.setDefaultTimeout(60_000); // a loaded 2-core CI machine
     page.on('pageerror', (err) => console.error('page error:', err));
   });
 
@@ -260,6 +261,14 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     ]);
     assert.equal((JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as unknown[]).length, 9);
 
+    // Retry failed: a new run over the 3 failed contacts, with the settings of the first.
+    const firstUrl = page.url();
+    await page.getByRole('button', { name: 'Retry failed' }).click();
+    await page.waitForURL((u) => u.href !== firstUrl && /#\/runs\/R[0-9a-f]{32}$/.test(u.href));
+    await page.getByText('retry of ').waitFor();
+    await page.getByTestId('count-failed').getByText('3').waitFor();
+    await page.goto(firstUrl);
+
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await waitState('completed');
@@ -304,7 +313,7 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     await page.getByTestId('count-active').getByText('0').waitFor();
 
     await page.getByRole('link', { name: 'Runs' }).click();
-    await page.locator('table.runs tbody tr').nth(2).waitFor();
+    await page.locator('table.runs tbody tr').nth(3).waitFor();
     await shot(page, 'runs');
     await page.selectOption('#state-filter', 'canceled');
     await page.getByText(/^1 run$/).waitFor();
