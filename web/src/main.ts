@@ -115,6 +115,8 @@ function App() {
   useEffect(() => {
     const title = NAV.find(([h]) => hash.startsWith(h))?.[1] ?? 'Run';
     document.title = `${title} · unpod-campaigns`;
+    // A new page: keyboard and screen-reader users start at its content, not at the old focus.
+    document.getElementById('main')?.focus({ preventScroll: true });
   }, [hash]);
 
   if (!session) return html`<${SignIn} onSignedIn=${(s: Session) => setSession(s)} notice=${notice} />`;
