@@ -13,7 +13,13 @@ export interface Series {
   dash?: number[];
 }
 
-export function TimeChart(props: { title: string; times: number[]; series: Series[]; unit: string }) {
+export function TimeChart(props: {
+  title: string;
+  times: number[];
+  series: Series[];
+  unit: string;
+  empty: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = [props.times.map((t) => t / 1000), ...props.series.map((s) => s.values)] as uPlot.AlignedData;
@@ -26,7 +32,20 @@ export function TimeChart(props: { title: string; times: number[]; series: Serie
         width: width(),
         height: 200,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
-        axes: [{}, { label: props.unit, size: 60 }],
+        axes: [
+          {
+            space: 70,
+            values: (_u: uPlot, splits: number[]) =>
+              splits.map((t) =>
+                new Date(t * 1000).toLocaleTimeString([], {
+                  hour: '2-digit',
+                  minute: '2-digit',
+                  second: '2-digit',
+                }),
+              ),
+          },
+          { label: props.unit, size: 60 },
+        ],
         series: [
           {},
           ...props.series.map((s) => ({
@@ -57,6 +76,7 @@ export function TimeChart(props: { title: string; times: number[]; series: Serie
 
   return html`<figure class="chart">
     <figcaption>${props.title}</figcaption>
+    ${props.times.length < 2 ? html`<p class="muted small chart-note">${props.empty}</p>` : null}
     <div
       ref=${box}
       role="img"

@@ -125,6 +125,9 @@ export function RunPage(props: { session: Session; runId: string; config: Consol
     ? `${props.config.temporal_ui_url}/namespaces/${encodeURIComponent(props.config.namespace)}/workflows/campaign-${runId}`
     : null;
   const times = samples.map((s) => Date.parse(s.at));
+  const chartNote = ended
+    ? 'The run had ended by the time this page opened: the charts cover only the time a page watches a run.'
+    : 'Collecting samples (one every 2 s)…';
 
   return html`<section aria-labelledby="run-h">
     <div class="row between wrap">
@@ -227,6 +230,7 @@ export function RunPage(props: { session: Session; runId: string; config: Consol
       <${TimeChart}
         title="Dials per minute against the plan's calls per minute"
         unit="per min"
+        empty=${chartNote}
         times=${times}
         series=${[
           { label: 'dials/min', values: dialRates(samples), color: '#1f6feb' },
@@ -241,6 +245,7 @@ export function RunPage(props: { session: Session; runId: string; config: Consol
       <${TimeChart}
         title="Live calls against the concurrency cap"
         unit="calls"
+        empty=${chartNote}
         times=${times}
         series=${[
           { label: 'live calls', values: samples.map((s) => s.live_calls), color: '#1a7f37' },
