@@ -153,9 +153,9 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     await page.goto(base);
     await page.fill('#space', SPACE);
     await page.fill('#key', 'not-the-key');
-    await shot(page, 'sign-in');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').getByText('That API key was not accepted').waitFor();
+    await shot(page, 'sign-in');
     await page.fill('#space', 'space_other');
     await page.fill('#key', KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
