@@ -1,19 +1,20 @@
 /**
- * What the console's run page reads beside the run itself, each answer costing the same whatever the run's size:
+ * What the console's run page reads beside the run itself; no answer reads every task of the run:
  *
  * - GET …/runs/{run_id}/contacts/?page_size&page_token&status&end_reason&q — one page of the run's tasks in the
  *   v2 task shape, straight from Temporal visibility's own paging (a page token, not an offset), filtered by the
  *   TaskStatus and TaskEndReason search attributes and by number prefix (the task's workflow id holds the
- *   number). Only the page's tasks are read in full. `count` is visibility's count of the same query.
+ *   number). Only the page's tasks are read in full. `count` comes from the campaign's counts, or from a
+ *   visibility count when an end reason or number is asked.
  * - GET …/runs/{run_id}/outcomes/ — tasks by end_reason (one visibility count per known reason) and by status
- *   (the campaign's own counts).
+ *   (the campaign's own counts); an ended run's counts are kept once settled.
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
 import { temporal as proto } from '@temporalio/proto';
 import { getProgress, RunNotFoundError, tasksQuery } from '../campaign/run-queries';
-import { getRunInput } from '../campaign/run-control';
+import { getRunInput, isEnded } from '../campaign/run-control';
 import type { TaskState } from '../../workflows/definitions';
 import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
 import { contactsQuerySchema } from './api-console-schemas';
@@ -118,6 +119,24 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
     return input;
   }
 
+  /**
+   * Contacts matching the filter. Without an end-reason or number filter the campaign's own counts say it at
+   * once (a visibility count reads every matching row: linear in the run's size); they count the contacts
+   * still queued in the campaign too, which have no task workflow yet.
+   */
+  async function contactCount(
+    runId: string,
+    query: string,
+    f: { status?: string | undefined; end_reason?: string | undefined; q?: string | undefined },
+  ): Promise<number> {
+    if (f.end_reason || f.q?.trim()) return (await temporal.workflow.count(query)).count;
+    const p = await getProgress(temporal, runId);
+    return f.status ? p.counts[f.status as keyof typeof p.counts] : p.total;
+  }
+
+  /** Outcomes of ended runs do not change: kept (a few hundred runs) so a reload costs nothing. */
+  const endedOutcomes = new Map<string, Record<string, number>>();
+
   app.get(
     '/runs/:run_id/contacts/',
     { config: { v2ErrorMessage: 'Error retrieving run contacts' } },
@@ -129,13 +148,13 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
       const [input, page, count] = await Promise.all([
         inputOf(run_id, space_token),
         listTaskPage(temporal, query, q.page_size, q.page_token),
-        temporal.workflow.count(query),
+        contactCount(run_id, query, q),
       ]);
       const states = await Promise.all(
         page.infos.map((info) => loadTask(temporal, info as WorkflowExecutionInfo)),
       );
       const tasks = states.filter((t): t is TaskState => t !== null).map((t) => toV2Task(t, input));
-      return sendEnvelope(reply, 200, 'Contacts Fetched Successfully', tasks, count.count, {
+      return sendEnvelope(reply, 200, 'Contacts Fetched Successfully', tasks, count, {
         next_page_token: page.nextPageToken,
       });
     },
@@ -149,15 +168,22 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
       await auth.authorize(request, 'canView', space_token, run_id);
       await inputOf(run_id, space_token);
       const base = tasksQuery(run_id);
-      const [progress, ...counts] = await Promise.all([
-        getProgress(temporal, run_id),
-        ...COUNTED_END_REASONS.map((r) => temporal.workflow.count(`${base} AND TaskEndReason = ${quote(r)}`)),
-      ]);
-      const byEndReason: Record<string, number> = {};
-      COUNTED_END_REASONS.forEach((r, i) => {
-        const n = counts[i]!.count;
-        if (n > 0) byEndReason[r] = n;
-      });
+      const progress = await getProgress(temporal, run_id);
+      let byEndReason = endedOutcomes.get(run_id);
+      if (!byEndReason) {
+        const counts = await Promise.all(
+          COUNTED_END_REASONS.map((r) => temporal.workflow.count(`${base} AND TaskEndReason = ${quote(r)}`)),
+        );
+        byEndReason = {};
+        for (const [i, r] of COUNTED_END_REASONS.entries())
+          if (counts[i]!.count > 0) byEndReason[r] = counts[i]!.count;
+        // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
+        const settledMs = Date.now() - Date.parse(progress.updatedAt);
+        if (isEnded(progress.state) && settledMs > 10_000) {
+          if (endedOutcomes.size >= 500) endedOutcomes.delete(endedOutcomes.keys().next().value!);
+          endedOutcomes.set(run_id, byEndReason);
+        }
+      }
       return sendEnvelope(
         reply,
         200,
