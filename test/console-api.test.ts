@@ -22,6 +22,9 @@ type Json = Record<string, any>;
 
 const KEY_A = 'console_key_a_0123456789';
 const KEY_B = 'console_key_b_0123456789';
+/** A space no other test file starts runs in: "the preview started nothing" is read there. */
+const KEY_C = 'console_key_c_0123456789';
+const SPACE_C = 'space_console_preview';
 /** stack.run() starts its runs in this space. */
 const SPACE_A = 'space_test';
 const SPACE_B = 'space_other';
@@ -86,6 +89,7 @@ describe('console API routes', { timeout: 240_000 }, () => {
         keys: [
           { key: KEY_A, space: SPACE_A, user: 'alice', account: `acct_${stack.taskQueue}` },
           { key: KEY_B, space: SPACE_B, user: 'bob', account: `acct_b_${stack.taskQueue}` },
+          { key: KEY_C, space: SPACE_C, user: 'carol', account: `acct_${stack.taskQueue}` },
         ],
         defaultAccount: 'acct_unused',
         defaultPipeId: 'pipe_test',
@@ -114,8 +118,13 @@ describe('console API routes', { timeout: 240_000 }, () => {
   });
 
   it('preview: every rejected row by line, duplicates and do-not-call counted, nothing started', async () => {
-    const before = await a('GET', '/runs/');
-    const r = await a('POST', '/runs/preview/', csvForm(HOSTILE, { do_not_call: '+1 415 555 0104' }));
+    const r = await call(
+      KEY_C,
+      SPACE_C,
+      'POST',
+      '/runs/preview/',
+      csvForm(HOSTILE, { do_not_call: '+1 415 555 0104' }),
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const p = r.body.data as Json;
     assert.equal(p.rows, 6);
@@ -136,7 +145,7 @@ describe('console API routes', { timeout: 240_000 }, () => {
       ],
     );
     assert.equal(p.fit.fits, true);
-    assert.equal((await a('GET', '/runs/')).body.count, before.body.count, 'a preview starts no run');
+    assert.equal((await call(KEY_C, SPACE_C, 'GET', '/runs/')).body.count, 0, 'a preview starts no run');
   });
 
   it('preview: the calling window and deadline decide when rows are called and whether the run fits', async () => {
