@@ -294,7 +294,15 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
   it('cancels a third run and hangs up its calls', async () => {
     // 98/99: calls that ring, go active and never end until hung up.
     const runId = await startRun('stuck.csv', csvWith(['+14155550198', '+14155550199']));
-    await page.getByTestId('count-active').getByText('2').waitFor({ timeout: 30_000 });
+    // Both calls in progress (ringing or active: the status webhook may come later than the call's start).
+    for (let i = 0; i < 120; i++) {
+      const run = (await api('GET', `/runs/${runId}/`)).data as unknown as {
+        x_campaign: { counts: Record<string, number> };
+      };
+      const c = run.x_campaign.counts;
+      if ((c.ringing ?? 0) + (c.active ?? 0) === 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await page.getByRole('button', { name: 'Cancel run…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this run?' });
     await dialog.getByLabel('Hang up calls in progress?').check();
