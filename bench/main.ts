@@ -6,6 +6,7 @@ import path from 'node:path';
 
 const BENCHES = {
   'end-detection': './end-detection',
+  console: './console',
   limits: './limits',
   scale: './scale',
   throughput: './throughput',

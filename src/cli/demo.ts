@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { request } from 'undici';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { Config } from '../config/config';
+import { LOCAL_DEV_API_KEY, type Config } from '../config/config';
 import { DEMO_POLICY } from '../campaign/policy-file';
 import { listTasks } from '../campaign/run-queries';
 import { connectClient } from '../temporal/connect';
@@ -33,7 +33,9 @@ async function stackIsUp(config: Config): Promise<boolean> {
 export async function runDemo(config: Config): Promise<number> {
   let stack: RunningStack | undefined;
   if (await stackIsUp(config)) {
-    console.log(`using the stack already running at ${config.http.publicUrl}`);
+    console.log(
+      `using the stack already running at ${config.http.publicUrl} (console ${config.http.publicUrl}/console/)`,
+    );
   } else {
     console.log('starting the embedded stack…');
     // Only errors from the SDK (the bundler's report, the simulator's unknown end reasons are expected here):
@@ -51,7 +53,8 @@ export async function runDemo(config: Config): Promise<number> {
       {
         settings: {
           accountId: 'acct_default',
-          spaceToken: 'space_demo',
+          // The local key's space, so the run shows in the console signed in with that key.
+          spaceToken: LOCAL_DEV_API_KEY.space,
           call: { pipeId: config.unpod.pipeId, agentId: config.unpod.agentId ?? 'clinic-reminder' },
           policy: DEMO_POLICY,
           window: 50,

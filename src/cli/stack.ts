@@ -160,6 +160,10 @@ export async function startStack(
       api: apiOptionsFromConfig(config),
       cors: config.api.cors,
       ops: config.ops,
+      console: {
+        temporalUiUrl: devServerLabel,
+        namespace: config.temporal.namespace,
+      },
     });
     steps.http.push({ name: 'HTTP server', run: () => http.close() });
 
@@ -184,6 +188,7 @@ export function describeStack(s: RunningStack, config: Config): string {
     `Unpod           ${s.simulatorUrl ? `${s.simulatorUrl}  (simulator, speed ×${config.env.SIMULATOR_SPEED})` : config.unpod.baseUrl}`,
     `worker          task queue ${config.temporal.taskQueue}, namespace ${config.temporal.namespace}${s.metricsUrl ? `  (stats: ${s.metricsUrl}/metrics, ${s.metricsUrl}/stats)` : ''}`,
     `HTTP            ${s.httpUrl}  (/api/v2/platform/spaces/{space}/runs/, /docs, /metrics, /health, /ready${config.agentPushSecret ? ', POST /v1/agent-events' : ''})`,
+    `console         ${s.httpUrl}/console/  (sign in with an API key of your space)`,
     ...(embeddedStackConfig(config).api.keys.includes(LOCAL_DEV_API_KEY)
       ? [
           `API key         Authorization: Token ${LOCAL_DEV_API_KEY.key}  (space ${LOCAL_DEV_API_KEY.space}; set API_KEYS for your own)`,

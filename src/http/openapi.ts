@@ -23,6 +23,7 @@ import {
   tasksEnvelopeSchema,
   v2ErrorSchema,
 } from './api-schemas';
+import { consolePaths, consoleSchemas } from './openapi-console';
 
 type Json = Record<string, unknown>;
 
@@ -113,6 +114,7 @@ export function buildOpenApi(): Json {
         CancelBody: schema(cancelBodySchema, 'input'),
         RetryBody: schema(retryBodySchema, 'input'),
         CallbackEvent: schema(callbackEventSchema, 'output'),
+        ...consoleSchemas,
       },
     },
     security: [{ Token: [] }],
@@ -199,6 +201,7 @@ export function buildOpenApi(): Json {
           },
         },
       },
+      ...consolePaths(base),
       '/health': {
         get: {
           summary: 'Liveness',

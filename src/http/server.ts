@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../unpod/paths';
 import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
 import { createAuthorizer, type OpsAccess } from './auth';
+import { consoleRoutes, type ConsoleOptions } from './console-routes';
 import { registerErrorHandler } from './error-handler';
 import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
@@ -43,6 +44,8 @@ export interface HttpServerDeps {
   ops?: OpsAccess;
   /** Limiter numbers for /metrics, when known. */
   metrics?: MetricsSource;
+  /** The web console at /console/ (Temporal Web UI link, namespace). */
+  console?: ConsoleOptions;
 }
 
 export interface CorsSettings {
@@ -118,6 +121,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     source: deps.metrics,
   });
   await app.register(openApiRoutes);
+  await app.register(consoleRoutes, deps.console ?? {});
   await app.ready();
   return app;
 }

@@ -143,7 +143,9 @@ export async function createCampaignSchedule(
         args: [input],
       },
       policies: { overlap: overlapPolicy(o.overlap ?? 'skip'), catchupWindow: '10 minutes' },
-      memo: { [MEMO_SCHEDULE_KIND]: { spec: text, source: o.input.source } },
+      memo: {
+        [MEMO_SCHEDULE_KIND]: { spec: text, source: o.input.source, space: o.input.settings.spaceToken },
+      },
       state: { paused: o.paused ?? false, note: o.note ?? `unpod-campaigns schedule over ${o.input.source}` },
     });
   } catch (err) {
@@ -159,6 +161,8 @@ export async function createCampaignSchedule(
 
 export interface ScheduleListItem {
   id: string;
+  /** The space of the runs it starts (schedules made before this was kept have none). */
+  space: string | null;
   spec: string;
   source: string;
   paused: boolean;
@@ -167,9 +171,11 @@ export interface ScheduleListItem {
   lastRunAt: string | null;
 }
 
-function kindMemo(memo: Record<string, unknown> | undefined): { spec: string; source: string } | undefined {
+function kindMemo(
+  memo: Record<string, unknown> | undefined,
+): { spec: string; source: string; space?: string } | undefined {
   const m = memo?.[MEMO_SCHEDULE_KIND];
-  return m && typeof m === 'object' ? (m as { spec: string; source: string }) : undefined;
+  return m && typeof m === 'object' ? (m as { spec: string; source: string; space?: string }) : undefined;
 }
 
 /** The campaign schedules of the namespace (list is eventually consistent: a new one shows within seconds). */
@@ -181,6 +187,7 @@ export async function listCampaignSchedules(client: Client): Promise<ScheduleLis
     const recent = s.info.recentActions.at(-1);
     out.push({
       id: s.scheduleId,
+      space: memo.space ?? null,
       spec: memo.spec,
       source: memo.source,
       paused: s.state.paused,

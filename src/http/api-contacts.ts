@@ -1,0 +1,196 @@
+/**
+ * What the console's run page reads beside the run itself; no answer reads every task of the run:
+ *
+ * - GET …/runs/{run_id}/contacts/?page_size&page_token&status&end_reason&q — one page of the run's tasks in the
+ *   v2 task shape, straight from Temporal visibility's own paging (a page token, not an offset), filtered by the
+ *   TaskStatus and TaskEndReason search attributes and by number prefix (the task's workflow id holds the
+ *   number). Only the page's tasks are read in full. `count` comes from the campaign's counts, or from a
+ *   visibility count when an end reason or number is asked.
+ * - GET …/runs/{run_id}/outcomes/ — tasks by end_reason (one visibility count per known reason) and by status
+ *   (the campaign's own counts); an ended run's counts are kept once settled.
+ */
+import { createHash } from 'node:crypto';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { FastifyPluginAsync } from 'fastify';
+import { temporal as proto } from '@temporalio/proto';
+import { getProgress, RunNotFoundError, tasksQuery } from '../campaign/run-queries';
+import { getRunInput, isEnded } from '../campaign/run-control';
+import type { TaskState } from '../../workflows/definitions';
+import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
+import { contactsQuerySchema } from './api-console-schemas';
+import { runParamsSchema } from './api-schemas';
+import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { loadTask, toV2Task } from './api-views';
+import { BadRequestError } from './errors';
+
+function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The digits of a number typed in a search box (`+1 415-555`, `(415) 555`), or null when it has none. */
+export function numberPrefix(q: string): string | null {
+  const digits = q.replace(/[\s().+-]/g, '');
+  return /^\d{1,15}$/.test(digits) ? digits : null;
+}
+
+export function contactsQuery(
+  runId: string,
+  f: { status?: string | undefined; end_reason?: string | undefined; q?: string | undefined },
+): string {
+  let q = tasksQuery(runId, f.status as Parameters<typeof tasksQuery>[1]);
+  if (f.end_reason) q += ` AND TaskEndReason = ${quote(f.end_reason)}`;
+  if (f.q?.trim()) {
+    const digits = numberPrefix(f.q);
+    if (!digits)
+      throw new BadRequestError(
+        'invalid_query',
+        `invalid query: q: '${f.q}' is not a phone number or its first digits (search by name is not indexed)`,
+      );
+    q += ` AND WorkflowId STARTS_WITH ${quote(`task-${runId}-${digits}`)}`;
+  }
+  return q;
+}
+
+const STATUS_NAMES = proto.api.enums.v1.WorkflowExecutionStatus;
+
+/**
+ * Page tokens as the client sees them: Temporal's token with a checksum, so a token that is not one of ours is
+ * answered 400 at once (Temporal answers a malformed token with an error the client retries for seconds).
+ */
+export function encodePageToken(raw: Uint8Array): string {
+  const sum = createHash('sha256').update(raw).digest().subarray(0, 6);
+  return Buffer.concat([sum, raw]).toString('base64url');
+}
+
+export function decodePageToken(token: string): Buffer {
+  const buf = Buffer.from(token, 'base64url');
+  const raw = buf.subarray(6);
+  if (buf.length <= 6 || !createHash('sha256').update(raw).digest().subarray(0, 6).equals(buf.subarray(0, 6)))
+    throw new BadRequestError(
+      'invalid_page_token',
+      'page_token is not one this listing gave: start from the first page',
+    );
+  return raw;
+}
+
+export interface TaskPage {
+  infos: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status'>[];
+  nextPageToken: string | null;
+}
+
+/** One visibility page; only ids and execution statuses are decoded (no memo, no search attributes). */
+export async function listTaskPage(
+  client: Client,
+  query: string,
+  pageSize: number,
+  pageToken?: string,
+): Promise<TaskPage> {
+  const res = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query,
+    pageSize,
+    nextPageToken: pageToken ? decodePageToken(pageToken) : undefined,
+  });
+  const infos = (res.executions ?? []).map((e) => {
+    const code = e.status ?? 0;
+    const full = STATUS_NAMES[code] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED';
+    return {
+      workflowId: e.execution?.workflowId ?? '',
+      runId: e.execution?.runId ?? '',
+      status: {
+        code,
+        name: full.replace('WORKFLOW_EXECUTION_STATUS_', ''),
+      } as WorkflowExecutionInfo['status'],
+    };
+  });
+  const token = res.nextPageToken && res.nextPageToken.length ? encodePageToken(res.nextPageToken) : null;
+  return { infos, nextPageToken: token };
+}
+
+/** End reasons counted for the outcomes table: the documented ones and the task's stand-in for none. */
+export const COUNTED_END_REASONS = [...Object.keys(OUTCOME_BY_END_REASON), 'UNKNOWN'];
+
+export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  const { temporal, auth } = ctx;
+
+  async function inputOf(runId: string, spaceToken: string) {
+    const input = await getRunInput(temporal, runId);
+    if (input.spaceToken !== spaceToken) throw new RunNotFoundError(runId);
+    return input;
+  }
+
+  /**
+   * Contacts matching the filter. Without an end-reason or number filter the campaign's own counts say it at
+   * once (a visibility count reads every matching row: linear in the run's size); they count the contacts
+   * still queued in the campaign too, which have no task workflow yet.
+   */
+  async function contactCount(
+    runId: string,
+    query: string,
+    f: { status?: string | undefined; end_reason?: string | undefined; q?: string | undefined },
+  ): Promise<number> {
+    if (f.end_reason || f.q?.trim()) return (await temporal.workflow.count(query)).count;
+    const p = await getProgress(temporal, runId);
+    return f.status ? p.counts[f.status as keyof typeof p.counts] : p.total;
+  }
+
+  /** Outcomes of ended runs do not change: kept (a few hundred runs) so a reload costs nothing. */
+  const endedOutcomes = new Map<string, Record<string, number>>();
+
+  app.get(
+    '/runs/:run_id/contacts/',
+    { config: { v2ErrorMessage: 'Error retrieving run contacts' } },
+    async (request, reply) => {
+      const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
+      const q = parseWith(contactsQuerySchema, request.query, 'query');
+      await auth.authorize(request, 'canView', space_token, run_id);
+      const query = contactsQuery(run_id, q);
+      const [input, page, count] = await Promise.all([
+        inputOf(run_id, space_token),
+        listTaskPage(temporal, query, q.page_size, q.page_token),
+        contactCount(run_id, query, q),
+      ]);
+      const states = await Promise.all(
+        page.infos.map((info) => loadTask(temporal, info as WorkflowExecutionInfo)),
+      );
+      const tasks = states.filter((t): t is TaskState => t !== null).map((t) => toV2Task(t, input));
+      return sendEnvelope(reply, 200, 'Contacts Fetched Successfully', tasks, count, {
+        next_page_token: page.nextPageToken,
+      });
+    },
+  );
+
+  app.get(
+    '/runs/:run_id/outcomes/',
+    { config: { v2ErrorMessage: 'Error retrieving run outcomes' } },
+    async (request, reply) => {
+      const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
+      await auth.authorize(request, 'canView', space_token, run_id);
+      await inputOf(run_id, space_token);
+      const base = tasksQuery(run_id);
+      const progress = await getProgress(temporal, run_id);
+      let byEndReason = endedOutcomes.get(run_id);
+      if (!byEndReason) {
+        const counts = await Promise.all(
+          COUNTED_END_REASONS.map((r) => temporal.workflow.count(`${base} AND TaskEndReason = ${quote(r)}`)),
+        );
+        byEndReason = {};
+        for (const [i, r] of COUNTED_END_REASONS.entries())
+          if (counts[i]!.count > 0) byEndReason[r] = counts[i]!.count;
+        // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
+        const settledMs = Date.now() - Date.parse(progress.updatedAt);
+        if (isEnded(progress.state) && settledMs > 10_000) {
+          if (endedOutcomes.size >= 500) endedOutcomes.delete(endedOutcomes.keys().next().value!);
+          endedOutcomes.set(run_id, byEndReason);
+        }
+      }
+      return sendEnvelope(
+        reply,
+        200,
+        'Outcomes Fetched Successfully',
+        { by_end_reason: byEndReason, by_status: { ...progress.counts } },
+        Object.keys(byEndReason).length,
+      );
+    },
+  );
+};
