@@ -51,6 +51,7 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
       taskQueue: stack.taskQueue,
       host: '127.0.0.1',
       port: 0,
+      ops: { public: true },
       api: {
         keys: [{ key: KEY, space: 'space_p', user: 'pat' }],
         defaultAccount: `acct_${stack.taskQueue}`,
