@@ -16,6 +16,7 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId } from '../../workflows/ids';
+import { classifyEndReason } from '../../workflows/policy';
 import { getProgress, listTasks, RunNotFoundError } from './run-queries';
 import { startRun, type RunSettings, type StartedRun } from './start-run';
 
@@ -89,8 +90,11 @@ export function settingsOf(input: CampaignInput): RunSettings {
 
 export const RETRY_FILTERS = {
   failed: (s: TaskStatus) => s === 'failed',
+  /** The last call not picked up, by the policy's own table (USER_DID_NOT_PICK_UP, Unpod's no_answer, …). */
   'no-answer': (_s: TaskStatus, endReason: string | null) =>
-    endReason === 'USER_DID_NOT_PICK_UP' || endReason === 'USER_HUNG_UP_RINGING',
+    classifyEndReason(endReason).outcome === 'no_answer',
+  /** Not reached before the deadline: a new run with a new deadline calls them. */
+  expired: (s: TaskStatus) => s === 'expired',
 } as const;
 export type RetryWhich = keyof typeof RETRY_FILTERS;
 export const RETRY_WHICH = Object.keys(RETRY_FILTERS) as RetryWhich[];

@@ -413,23 +413,27 @@ export function buildProgram(config: () => Config): Command {
   campaignOptions(
     program
       .command('retry <runId>')
-      .description('a new run over the contacts of a finished run that ended failed, or unanswered')
+      .description('a new run over the contacts of a finished run that ended failed, unanswered or expired')
       .option('--failed', 'contacts whose task failed')
       .option('--no-answer', 'contacts whose last call was not picked up')
+      .option('--expired', 'contacts not reached before the deadline (give the new run a new --deadline)')
       .option('--json', 'machine-readable output'),
   ).action(
-    async (runId: string, o: CampaignFlags & { failed?: boolean; answer?: boolean; json?: boolean }) => {
+    async (
+      runId: string,
+      o: CampaignFlags & { failed?: boolean; answer?: boolean; expired?: boolean; json?: boolean },
+    ) => {
       // commander turns --no-answer into answer=false.
       const noAnswer = o.answer === false;
-      if (Boolean(o.failed) === noAnswer)
-        throw new CliError('retry needs exactly one of --failed or --no-answer');
+      const chosen = [o.failed === true, noAnswer, o.expired === true].filter(Boolean).length;
+      if (chosen !== 1) throw new CliError('retry needs exactly one of --failed, --no-answer or --expired');
       const c = config();
       await withClient(c, (client) =>
         retryCommand(
           client,
           c.temporal.taskQueue,
           runIdArg(runId),
-          noAnswer ? 'no-answer' : 'failed',
+          noAnswer ? 'no-answer' : o.expired ? 'expired' : 'failed',
           runSettings(c, o),
           o.json,
         ),

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { policyFileSchema } from '../campaign/policy-file';
+import { RETRY_WHICH } from '../campaign/run-control';
 import { RUN_STATES, type RunState } from '../campaign/run-queries';
 import { TASK_STATUSES } from '../../workflows/definitions';
 
@@ -184,7 +185,9 @@ export const cancelBodySchema = z
   .strict();
 export const retryBodySchema = z
   .object({
-    which: z.enum(['failed', 'no-answer']).describe('retry the contacts that ended failed, or unanswered'),
+    which: z
+      .enum(RETRY_WHICH)
+      .describe('retry the contacts that ended failed, unanswered, or expired (not reached by the deadline)'),
   })
   .strict();
 
