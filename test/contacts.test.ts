@@ -153,6 +153,10 @@ void test('semicolon delimiter is sniffed; explicit delimiter is honoured', asyn
   // forced ',' on a ';' file: no phone column found
   const e = await fileError(csv, { delimiter: ',' });
   assert.equal(e.code, 'no_phone_column');
+  // a '|'-separated list is not read, but the error says what the separator seems to be
+  const pipes = await fileError('name|phone\nAda|4155550101\n');
+  assert.equal(pipes.code, 'no_phone_column');
+  assert.match(pipes.message, /separated by '\|'/);
   // a comma file whose cells contain semicolons is still comma-delimited
   const c = await ingest('phone,note\n4155550101,"a;b;c"\n');
   assert.equal(c.summary.delimiter, ',');

@@ -10,8 +10,8 @@ import { retryBodySchema } from '../src/http/api-schemas';
 describe('retry filters', () => {
   it('expired contacts can be retried; no-answer follows the policy table', () => {
     assert.deepEqual(RETRY_WHICH, ['failed', 'no-answer', 'expired']);
-    assert.equal(RETRY_FILTERS.expired('expired', null), true);
-    assert.equal(RETRY_FILTERS.expired('failed', 'USER_DID_NOT_PICK_UP'), false);
+    assert.equal(RETRY_FILTERS.expired('expired'), true);
+    assert.equal(RETRY_FILTERS.expired('failed'), false);
     for (const r of ['USER_DID_NOT_PICK_UP', 'USER_HUNG_UP_RINGING', 'no_answer', 'NO_ANSWER'])
       assert.equal(RETRY_FILTERS['no-answer']('failed', r), true, r);
     for (const r of ['USER_HUNG_UP_IN_CALL', 'agent_end_call', null])

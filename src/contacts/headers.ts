@@ -105,9 +105,14 @@ export function resolveColumns(rawHeaders: readonly string[]): ColumnMap {
     metadata.push({ index, key });
   });
   if (fieldIndex.phone === undefined) {
+    // One header holding `|` (or another separator) is a list written with a delimiter we do not read.
+    const other = headers.length === 1 ? /[|^~]/.exec(headers[0] ?? '')?.[0] : undefined;
+    const hint = other
+      ? `; the header looks separated by '${other}': write the list with ',', ';' or tab between columns`
+      : '';
     throw new ContactFileError(
       'no_phone_column',
-      `no phone column: expected a header named one of ${FIELD_ALIASES.phone.join(', ')} (case-insensitive); ${seen}`,
+      `no phone column: expected a header named one of ${FIELD_ALIASES.phone.join(', ')} (case-insensitive); ${seen}${hint}`,
       { headers, line: 1 },
     );
   }
