@@ -27,6 +27,7 @@ import type { ContactBatch } from '../src/contacts/contact';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { startSimulator, type RunningSimulator } from '../src/simulator';
 import { startDevServer } from '../src/temporal/dev-server';
+import { startChaosServer, type ChaosServer } from './helpers/chaos-server';
 import type { CampaignProgress } from '../workflows/definitions';
 import { contact, FAST_POLICY, WEBHOOK_SECRET } from './helpers/stack';
 
@@ -153,6 +154,7 @@ describe('chaos', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unpod-chaos-'));
   const dbFilename = path.join(dir, 'temporal.sqlite');
   let env: TestWorkflowEnvironment | undefined;
+  let server: ChaosServer | undefined;
   let simulator: RunningSimulator | undefined;
   let receiver: RunningHttpServer | undefined;
   let workers: WorkerSupervisor | undefined;
@@ -161,15 +163,19 @@ describe('chaos', () => {
     workers?.close();
     await receiver?.close();
     await simulator?.close();
-    await env?.teardown();
+    await server?.teardown();
     say(`total ${elapsed()}; worker log and database in ${dir}`);
   });
 
   it('2,000 contacts through worker kills, a server restart and API faults: none lost, none twice, no violations', async () => {
     const port = await freePort();
-    env = await startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS });
-    const address = `127.0.0.1:${port}`;
-    say(`dev server at ${address}, data ${dbFilename}`);
+    server = await startChaosServer(
+      () => startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS }),
+      dir,
+    );
+    env = server.env;
+    const address = server.address;
+    say(`server at ${address} (a restart restarts ${server.what}), data in ${dir}`);
 
     simulator = await startSimulator({
       speed: 1000,
@@ -255,13 +261,11 @@ describe('chaos', () => {
       }
       if (!restarted && dials >= SERVER_RESTART_AT) {
         restarted = true;
-        say(`restarting the dev server at ${dials} dials`);
+        say(`restarting ${server.what} at ${dials} dials`);
         await receiver!.close();
-        await env.teardown();
-        await delay(1_000);
-        env = await startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS });
-        await startReceiver(env); // a new Connection: the old one went with the old server
-        say('dev server back, client reconnected');
+        env = await server.restart();
+        await startReceiver(env); // a new Connection when the old one went with the old server
+        say(`${server.what} back, client reconnected`);
       }
       try {
         last = await getProgress(env.client, runId);

@@ -114,7 +114,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
       worker = await createWorker({
         connection: env.nativeConnection,
         client: env.client,
-        namespace: 'default',
+        namespace: env.namespace ?? 'default',
         taskQueue,
         unpod: o.wrapUnpod ? o.wrapUnpod(unpod) : unpod,
         workflowBundle: bundle,
