@@ -37,6 +37,15 @@ import {
 } from '../campaign/timing-options';
 import { PLANS } from '../campaign/limits';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { campaignWindowProblem, MAX_CAMPAIGN_WINDOW } from '../temporal/server-limits';
+
+/** The campaign window, kept under Temporal's pending-children limit (src/temporal/server-limits.ts). */
+function windowArg(value: string): number {
+  const n = positiveInt('--window')(value);
+  const problem = campaignWindowProblem(n, '--window');
+  if (problem) throw new InvalidArgumentError(problem);
+  return n;
+}
 
 function positiveInt(flag: string) {
   return (value: string) => {
@@ -110,7 +119,7 @@ function campaignOptions(cmd: Command): Command {
     .option('--account <id>', 'Unpod account whose plan limits apply', 'acct_default')
     .option('--space <token>', 'space token the run belongs to', 'space_default')
     .option('--policy <file>', 'retry policy JSON (see README)')
-    .option('--window <n>', 'most tasks open at once', positiveInt('--window'), 500);
+    .option('--window <n>', `most tasks open at once (at most ${MAX_CAMPAIGN_WINDOW})`, windowArg, 500);
 }
 
 export function buildProgram(config: () => Config): Command {

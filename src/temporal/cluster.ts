@@ -762,12 +762,19 @@ function parseArgs(argv: string[]): ClusterOptions {
     else if (flag === '--namespace' && value) ((o.namespace = value), i++);
     else if (flag === '--port') o.port = num();
     else if (flag === '--shards') o.numHistoryShards = num();
-    else throw new Error(`unknown option ${flag}; use --data-dir DIR, --port N, --shards N, --namespace NS`);
+    else
+      throw new Error(
+        `unknown option ${flag}; use --data-dir DIR, --port N, --shards N, --namespace NS (or --binaries alone)`,
+      );
   }
   return o;
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv[2] === '--binaries') {
+  // CI builds them in a step of its own: print where they are, building them first if need be.
+  const { server, sqlTool } = resolveClusterBinaries();
+  console.log(`${server}\n${sqlTool}\n${postgresBinDir()}`);
+} else if (require.main === module) {
   let cluster: RunningCluster | undefined;
   const starting = new AbortController();
   const shutdown = () => {
