@@ -64,6 +64,8 @@ export interface RunningCluster {
   dataDir: string;
   numHistoryShards: number;
   postgres: { port: number; dataDir: string; version: string };
+  /** The processes of the services and of PostgreSQL (postmaster and its backends now), for CPU readings. */
+  pids(): number[];
   /** Stops one service (SIGTERM, SIGKILL after a grace) and starts it again on the same ports. */
   restartService(name: ServiceName): Promise<void>;
   /** Services in reverse start order, then PostgreSQL. Safe to call twice. */
@@ -302,6 +304,28 @@ class Postgres {
       'stop',
     ]);
     spawnSync(cmd, args, { cwd: '/', stdio: 'ignore' });
+  }
+
+  /** The postmaster (first line of postmaster.pid) and its children. */
+  pids(): number[] {
+    let main: number;
+    try {
+      main = Number(fs.readFileSync(path.join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return [];
+    }
+    const children: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === main)
+          children.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return [main, ...children];
   }
 
   /** psql over the local socket as the temporal superuser; returns the rows' text. */
@@ -738,6 +762,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
       dataDir,
       numHistoryShards: shards,
       postgres: { port: pgPort!, dataDir: pg.data, version },
+      pids: () => [
+        ...[...services.values()].flatMap((p) => (p.child?.pid ? [p.child.pid] : [])),
+        ...pg.pids(),
+      ],
       restartService,
       stop,
     };
