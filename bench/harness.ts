@@ -92,7 +92,7 @@ export async function stopBenchCluster(): Promise<void> {
   const c = await benchCluster;
   benchCluster = undefined;
   await c.stop();
-  fs.rmSync(c.dataDir, { recursive: true, force: true });
+  c.removeData();
 }
 
 /** The dev server process this one started (a child named `temporal`), for CPU readings. */

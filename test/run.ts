@@ -48,7 +48,7 @@ async function sharedServer(cluster: boolean): Promise<SharedServer> {
       kind: 'cluster',
       teardown: async () => {
         await c.stop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
+        c.removeData();
       },
     };
   }

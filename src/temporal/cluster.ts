@@ -22,6 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { msToTs } from '@temporalio/common/lib/time';
@@ -70,6 +71,8 @@ export interface RunningCluster {
   restartService(name: ServiceName): Promise<void>;
   /** Services in reverse start order, then PostgreSQL. Safe to call twice. */
   stop(): Promise<void>;
+  /** After stop(): deletes the data folder (and PostgreSQL's, where that had to live elsewhere). */
+  removeData(): void;
 }
 
 // ---------- binaries ----------
@@ -200,10 +203,24 @@ function chownToPgUser(p: string): void {
   if (isRoot()) run('chown', ['-R', `${PG_USER}:`, p], `chown ${p} to ${PG_USER}`);
 }
 
-/** As root, a folder the postgres user cannot reach (e.g. under /root) makes initdb fail late: check first. */
+/** As root: can the postgres user enter (and so reach below) dir? A folder under /root, say, it cannot. */
 function pgUserCanUse(dir: string): boolean {
   if (!isRoot()) return true;
-  return spawnSync('runuser', ['-u', PG_USER, '--', 'test', '-w', dir, '-a', '-x', dir]).status === 0;
+  return spawnSync('runuser', ['-u', PG_USER, '--', 'test', '-x', dir]).status === 0;
+}
+
+/**
+ * `<dataDir>/postgres`, unless we are root and the postgres user cannot enter dataDir (a checkout under /root,
+ * say): then a folder of its own under the temp dir, named after dataDir so the next start finds it again.
+ */
+function postgresDir(dataDir: string, log: Log): string {
+  const wanted = path.join(dataDir, 'postgres');
+  if (pgUserCanUse(dataDir)) return wanted;
+  const hash = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `unpod-campaigns-postgres-${hash}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  log(`cluster: the ${PG_USER} user cannot enter ${dataDir}, so PostgreSQL keeps its data in ${dir}`);
+  return dir;
 }
 
 class Postgres {
@@ -242,12 +259,6 @@ class Postgres {
     const pwfile = path.join(this.root, '.pwfile');
     fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     chownToPgUser(this.root);
-    if (!pgUserCanUse(this.root)) {
-      throw new Error(
-        `cluster: PostgreSQL refuses to run as root, so it runs as the ${PG_USER} user, which cannot write ` +
-          `${this.root}; choose a data folder it can reach with --data-dir (or CLUSTER_DATA_DIR)`,
-      );
-    }
     try {
       this.log(
         `cluster: initdb ${this.data}${isRoot() ? ` (as the ${PG_USER} user: PostgreSQL refuses root)` : ''}`,
@@ -652,7 +663,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
   fs.mkdirSync(logDir, { recursive: true });
 
   const { server, sqlTool } = resolveClusterBinaries(env, log);
-  const pg = new Postgres(path.join(dataDir, 'postgres'), env, log);
+  const pg = new Postgres(postgresDir(dataDir, log), env, log);
 
   // The database password: made once, kept beside the data (0600), never printed.
   const secretFile = path.join(dataDir, 'postgres-password');
@@ -768,6 +779,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
       ],
       restartService,
       stop,
+      removeData: () => {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        fs.rmSync(pg.root, { recursive: true, force: true });
+      },
     };
   } catch (err) {
     await stop();
@@ -775,27 +790,35 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
   }
 }
 
-function parseArgs(argv: string[]): ClusterOptions {
-  const o: ClusterOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    const num = () => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${value}`);
-      i++;
-      return n;
-    };
-    if (flag === '--data-dir' && value) ((o.dataDir = value), i++);
-    else if (flag === '--namespace' && value) ((o.namespace = value), i++);
-    else if (flag === '--port') o.port = num();
-    else if (flag === '--shards') o.numHistoryShards = num();
-    else
-      throw new Error(
-        `unknown option ${flag}; use --data-dir DIR, --port N, --shards N, --namespace NS (or --binaries alone)`,
-      );
+function cliOptions(argv: string[]): ClusterOptions {
+  const { values } = strictArgs(argv, {
+    'data-dir': { type: 'string' },
+    namespace: { type: 'string' },
+    port: { type: 'string' },
+    shards: { type: 'string' },
+  });
+  const num = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} needs a positive integer, got '${v}'`);
+    return n;
+  };
+  return {
+    dataDir: values['data-dir'],
+    namespace: values.namespace,
+    port: num('port', values.port),
+    numHistoryShards: num('shards', values.shards),
+  };
+}
+
+function strictArgs(argv: string[], options: Record<string, { type: 'string' }>) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}; options: --data-dir DIR, --port N, --shards N, --namespace NS (or --binaries alone)`,
+    );
   }
-  return o;
 }
 
 if (require.main === module && process.argv[2] === '--binaries') {
@@ -803,6 +826,13 @@ if (require.main === module && process.argv[2] === '--binaries') {
   const { server, sqlTool } = resolveClusterBinaries();
   console.log(`${server}\n${sqlTool}\n${postgresBinDir()}`);
 } else if (require.main === module) {
+  let options: ClusterOptions = {};
+  try {
+    options = cliOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`cluster: ${(err as Error).message}`);
+    process.exit(2);
+  }
   let cluster: RunningCluster | undefined;
   const starting = new AbortController();
   const shutdown = () => {
@@ -810,7 +840,7 @@ if (require.main === module && process.argv[2] === '--binaries') {
     else starting.abort();
   };
   process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
-  startCluster({ ...parseArgs(process.argv.slice(2)), signal: starting.signal }).then(
+  startCluster({ ...options, signal: starting.signal }).then(
     (c) => {
       cluster = c;
       console.log(`TEMPORAL_ADDRESS=${c.address}`);

@@ -3,7 +3,8 @@
  * test/run.ts): on the dev server, the whole process stops and starts again on the same port and database (the
  * client needs a new Connection); on the multi-service cluster (src/temporal/cluster.ts, its own PostgreSQL in
  * `dir`), the history service alone is stopped and started again while frontend, matching and worker keep
- * running (the client's connection to the frontend stays).
+ * running (the client's connection to the frontend stays). The cluster's data goes under .data/ (as root,
+ * PostgreSQL runs as the postgres user, which cannot enter a mkdtemp folder) and is removed at teardown.
  */
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -22,10 +23,10 @@ export interface ChaosServer {
 
 export async function startChaosServer(
   startDevServer: () => Promise<TestWorkflowEnvironment>,
-  dir: string,
 ): Promise<ChaosServer> {
   if (process.env.TEMPORAL_TEST_SERVER === 'cluster') {
-    const cluster = await startCluster({ dataDir: path.join(dir, 'cluster') });
+    const dataDir = path.join('.data', `chaos-cluster-${process.pid}`);
+    const cluster = await startCluster({ dataDir });
     const env = await TestWorkflowEnvironment.createFromExistingServer({
       address: cluster.address,
       namespace: cluster.namespace,
@@ -41,6 +42,7 @@ export async function startChaosServer(
       async teardown() {
         await env.teardown();
         await cluster.stop();
+        cluster.removeData();
       },
     };
   }
