@@ -104,8 +104,11 @@ async function runScenario(sc: Scenario, index: number) {
     const window = Math.min(sc.contactsPerCampaign, MAX_CAMPAIGN_WINDOW); // under the pending-children limit
     const runIds = await Promise.all(lists.map((l) => stack.run(l, { limits, policy, window })));
     for (;;) {
-      const states = await Promise.all(runIds.map((r) => getProgress(stack.env.client, r)));
-      if (states.every((p) => p.state === 'completed')) break;
+      // A query can time out on a loaded machine (the worker busy): ask again rather than lose the table.
+      const states = await Promise.all(
+        runIds.map((r) => getProgress(stack.env.client, r).catch(() => undefined)),
+      );
+      if (states.every((p) => p?.state === 'completed')) break;
       await delay(200);
     }
     const makespanMs = Date.now() - t0;
