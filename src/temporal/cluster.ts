@@ -753,8 +753,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
 
     const restartService = async (name: ServiceName) => {
       const p = services.get(name)!;
+      const before = p.child?.pid;
       await p.stop();
       p.start();
+      log(`cluster: ${name} stopped (pid ${before}) and started again (pid ${p.child?.pid})`);
       await waitFor(`${name} (membership port ${ports[name].membership})`, 120_000, () =>
         accepts(ports[name].membership),
       );
