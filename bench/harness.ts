@@ -9,12 +9,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ContactBatch } from '../src/contacts/contact';
 import { startRun, type RunSettings } from '../src/campaign/start-run';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../src/simulator';
 import { startDevServer } from '../src/temporal/dev-server';
+import {
+  DEFAULT_HISTORY_SHARDS,
+  startCluster,
+  TEMPORAL_SERVER_VERSION,
+  type RunningCluster,
+} from '../src/temporal/cluster';
 import { UnpodClient } from '../src/unpod';
 import type { WorkerTuning } from '../src/worker/worker';
 import { progressQuery, type CampaignProgress } from '../workflows/definitions';
@@ -44,6 +50,8 @@ export interface BenchStackOptions {
   worker?: boolean;
   /** How often the worker samples its RSS, ms. */
   rssSampleMs?: number;
+  /** `--cluster`: the multi-service server with PostgreSQL (src/temporal/cluster.ts) instead of the dev server. */
+  cluster?: boolean;
 }
 
 export interface BenchWorker {
@@ -65,7 +73,25 @@ export interface BenchStack {
   unpod: UnpodClient;
   worker: BenchWorker | null;
   devServerPid: number | null;
+  /** CPU seconds the Temporal server used so far: the dev server, or the cluster's services and PostgreSQL. */
+  serverCpuSeconds(): number | null;
   close(): Promise<void>;
+}
+
+/** The cluster `--cluster` benches run on: started once per bench process, stopped by stopBenchCluster(). */
+let benchCluster: Promise<RunningCluster> | undefined;
+export function sharedBenchCluster(): Promise<RunningCluster> {
+  benchCluster ??= startCluster({ dataDir: path.join('.data', `bench-cluster-${process.pid}`) });
+  return benchCluster;
+}
+
+/** Stops the bench cluster, if one was started, and removes its data. */
+export async function stopBenchCluster(): Promise<void> {
+  if (!benchCluster) return;
+  const c = await benchCluster;
+  benchCluster = undefined;
+  await c.stop();
+  c.removeData();
 }
 
 /** The dev server process this one started (a child named `temporal`), for CPU readings. */
@@ -135,12 +161,23 @@ function startWorkerProcess(cfg: WorkerProcessConfig): Promise<BenchWorker> {
 }
 
 export async function startBenchStack(opts: BenchStackOptions = {}): Promise<BenchStack> {
-  const env = await startDevServer({
-    dbFilename: opts.dbFilename,
-    sqlitePragmas: opts.sqlitePragmas,
-    dynamicConfig: opts.dynamicConfig,
-  });
-  const devServerPid = findDevServerPid();
+  const cluster = opts.cluster ? await sharedBenchCluster() : undefined;
+  const env = cluster
+    ? await TestWorkflowEnvironment.createFromExistingServer({
+        address: cluster.address,
+        namespace: cluster.namespace,
+      })
+    : await startDevServer({
+        dbFilename: opts.dbFilename,
+        sqlitePragmas: opts.sqlitePragmas,
+        dynamicConfig: opts.dynamicConfig,
+      });
+  const devServerPid = cluster ? null : findDevServerPid();
+  const serverCpuSeconds = () => {
+    const pids = cluster ? cluster.pids() : devServerPid ? [devServerPid] : [];
+    const readings = pids.map(cpuSeconds).filter((c): c is number => c !== null);
+    return readings.length ? readings.reduce((a, b) => a + b, 0) : null;
+  };
   // Whatever started is stopped again if a later part fails to start: no server is left behind.
   const closers: (() => Promise<unknown>)[] = [
     async () => {
@@ -200,6 +237,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       unpod,
       worker,
       devServerPid,
+      serverCpuSeconds,
       close: closeAll,
     };
   } catch (err) {
@@ -455,6 +493,7 @@ export function benchStackOptions(args: string[]): BenchStackOptions {
         }
       : undefined,
     dynamicConfig,
+    cluster: args.includes('--cluster'),
     simulatorSpeed: numberFlag(args, 'speed', 1_000_000),
     tuning: {
       maxCachedWorkflows: numberFlag(args, 'cache', t.maxCachedWorkflows),
@@ -474,11 +513,14 @@ export function settingsText(o: BenchStackOptions, window: number): string {
   const parts = [
     `window ${window}`,
     `worker cache ${t.maxCachedWorkflows}, activity slots ${t.maxConcurrentActivityTaskExecutions}, workflow task slots ${t.maxConcurrentWorkflowTaskExecutions}`,
-    o.dbFilename
-      ? `SQLite file, ${Object.entries(o.sqlitePragmas ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ')}`
-      : 'SQLite in memory',
+    o.cluster
+      ? `multi-service Temporal ${TEMPORAL_SERVER_VERSION} (frontend, history, matching, worker processes), ` +
+        `${DEFAULT_HISTORY_SHARDS} history shards, PostgreSQL (its defaults: fsync on), server default dynamic config`
+      : o.dbFilename
+        ? `SQLite file, ${Object.entries(o.sqlitePragmas ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}`
+        : 'SQLite in memory',
     `simulator speed ${o.simulatorSpeed}`,
     `limits ${JSON.stringify(LIFTED_LIMITS)}`,
   ];

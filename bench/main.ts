@@ -3,6 +3,7 @@
  * Benchmarks start their own Temporal dev server and simulator; they are never part of `npm test`.
  */
 import path from 'node:path';
+import { stopBenchCluster } from './harness';
 
 const BENCHES = {
   'end-detection': './end-detection',
@@ -25,12 +26,16 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  for (const name of (names.length ? names : Object.keys(BENCHES)) as BenchName[]) {
-    console.log(`\n== bench ${name}`);
-    const mod = (await import(path.join(__dirname, BENCHES[name]))) as {
-      run: (args: string[]) => Promise<void>;
-    };
-    await mod.run(benchArgs);
+  try {
+    for (const name of (names.length ? names : Object.keys(BENCHES)) as BenchName[]) {
+      console.log(`\n== bench ${name}`);
+      const mod = (await import(path.join(__dirname, BENCHES[name]))) as {
+        run: (args: string[]) => Promise<void>;
+      };
+      await mod.run(benchArgs);
+    }
+  } finally {
+    await stopBenchCluster(); // --cluster: the one multi-service server the benches shared
   }
 }
 

@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- throughput [--contacts N] [--window W] [--baseline-concurrency C]`
+ * `npm run bench -- throughput [--contacts N] [--window W] [--baseline-concurrency C] [--cluster]`
  *
  * Contacts per second end to end through Temporal (a campaign of N answered contacts, limits lifted), and in
  * the same run the loop a user might write instead: create the call, poll it until it ends, C at a time, no
  * durability, against the same simulator. Prints both, their ratio, and what Temporal costs per contact: history
  * events and workflow tasks, summed over every workflow of the run (campaign runs, limiter runs, batches, tasks).
+ * `--cluster`: on the multi-service server with PostgreSQL (src/temporal/cluster.ts) instead of the dev server;
+ * server CPU is then the four services' and PostgreSQL's.
  */
 import type { Client } from '@temporalio/client';
 import type { UnpodClient } from '../src/unpod';
@@ -81,13 +83,13 @@ export async function run(args: string[]): Promise<void> {
   const stack = await startBenchStack(opts);
   try {
     const cpu0 = {
-      server: stack.devServerPid ? cpuSeconds(stack.devServerPid) : null,
+      server: stack.serverCpuSeconds(),
       worker: cpuSeconds(stack.worker!.pid),
       self: process.cpuUsage(),
     };
     const r = await runCampaign(stack, n, { window, pollIntervalMs, label: 'throughput' });
     const cpu = {
-      server: stack.devServerPid ? (cpuSeconds(stack.devServerPid) ?? 0) - (cpu0.server ?? 0) : NaN,
+      server: cpu0.server !== null ? (stack.serverCpuSeconds() ?? 0) - cpu0.server : NaN,
       worker: (cpuSeconds(stack.worker!.pid) ?? 0) - (cpu0.worker ?? 0),
       self: (() => {
         const u = process.cpuUsage(cpu0.self);

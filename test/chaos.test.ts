@@ -28,6 +28,7 @@ import { startRun, type RunSettings } from '../src/campaign/start-run';
 import type { ContactBatch } from '../src/contacts/contact';
 import { startSimulator, type RunningSimulator } from '../src/simulator';
 import { startDevServer } from '../src/temporal/dev-server';
+import { startChaosServer, type ChaosServer } from './helpers/chaos-server';
 import type { CampaignProgress } from '../workflows/definitions';
 import { contact, FAST_POLICY } from './helpers/stack';
 
@@ -154,21 +155,25 @@ describe('chaos', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unpod-chaos-'));
   const dbFilename = path.join(dir, 'temporal.sqlite');
   let env: TestWorkflowEnvironment | undefined;
+  let server: ChaosServer | undefined;
   let simulator: RunningSimulator | undefined;
   let workers: WorkerSupervisor | undefined;
 
   after(async () => {
     workers?.close();
     await simulator?.close();
-    await env?.teardown();
+    await server?.teardown();
     say(`total ${elapsed()}; worker log and database in ${dir}`);
   });
 
   it('2,000 contacts through worker kills, a server restart and API faults: none lost, none twice, no violations', async () => {
     const port = await freePort();
-    env = await startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS });
-    const address = `127.0.0.1:${port}`;
-    say(`dev server at ${address}, data ${dbFilename}`);
+    server = await startChaosServer(() =>
+      startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS }),
+    );
+    env = server.env;
+    const address = server.address;
+    say(`server at ${address} (a restart restarts ${server.what})`);
 
     simulator = await startSimulator({
       speed: 1000,
@@ -249,11 +254,9 @@ describe('chaos', () => {
       }
       if (!restarted && dials >= SERVER_RESTART_AT) {
         restarted = true;
-        say(`restarting the dev server at ${dials} dials`);
-        await env.teardown();
-        await delay(1_000);
-        env = await startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS });
-        say('dev server back, client reconnected');
+        say(`restarting ${server.what} at ${dials} dials`);
+        env = await server.restart();
+        say(`${server.what} back, client reconnected`);
       }
       try {
         last = await getProgress(env.client, runId);

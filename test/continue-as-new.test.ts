@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress } from '../src/campaign/run-queries';
 import { setLimits } from '../src/campaign/limits';
-import { startDevServer } from '../src/temporal/dev-server';
 import { pauseSignal, resumeSignal } from '../workflows/definitions';
 import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import { contact, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
+import { earlyContinueAsNewEnv } from './helpers/temporal';
 
 /** Numbers the simulator answers at once (last two digits 00–49), unique per index. */
 const answered = (i: number) => `+1415${String(Math.floor(i / 50) * 100 + (i % 50)).padStart(7, '0')}`;
@@ -20,10 +20,7 @@ const answered = (i: number) => `+1415${String(Math.floor(i / 50) * 100 + (i % 5
 describe('continue-as-new under live updates', () => {
   let stack: TestStack;
   before(async () => {
-    const env = await startDevServer({
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': '60' },
-    });
-    stack = await startTestStack({}, { env });
+    stack = await startTestStack({}, { env: await earlyContinueAsNewEnv() });
   });
   after(async () => {
     await stack?.close();

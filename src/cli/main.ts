@@ -36,6 +36,15 @@ import { limitsCommand, type LimitFlags } from './limits-command';
 import { parseZone, resolveTiming, type TimingFlags } from '../campaign/timing-options';
 import { PLANS } from '../campaign/limits';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { campaignWindowProblem, MAX_CAMPAIGN_WINDOW } from '../temporal/server-limits';
+
+/** The campaign window, kept under Temporal's pending-children limit (src/temporal/server-limits.ts). */
+function windowArg(value: string): number {
+  const n = positiveInt('--window')(value);
+  const problem = campaignWindowProblem(n, '--window');
+  if (problem) throw new InvalidArgumentError(problem);
+  return n;
+}
 
 function positiveInt(flag: string) {
   return (value: string) => {
@@ -177,7 +186,7 @@ function campaignOptions(cmd: Command): Command {
       '--policy <file|preset>',
       'retry policy: a JSON file (see README), or a preset: default (retries after hours), demo (after seconds)',
     )
-    .option('--window <n>', 'most tasks open at once', positiveInt('--window'), 500);
+    .option('--window <n>', `most tasks open at once (at most ${MAX_CAMPAIGN_WINDOW})`, windowArg, 500);
 }
 
 export function buildProgram(config: () => Config): Command {

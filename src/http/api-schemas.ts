@@ -11,6 +11,11 @@ import { policyFileSchema } from '../campaign/policy-file';
 import { RETRY_WHICH } from '../campaign/run-control';
 import { RUN_STATES, type RunState } from '../campaign/run-queries';
 import { TASK_STATUSES } from '../../workflows/definitions';
+import { MAX_CAMPAIGN_WINDOW, TEMPORAL_LIMITS } from '../temporal/server-limits';
+
+const WINDOW_LIMIT_MESSAGE =
+  `at most ${MAX_CAMPAIGN_WINDOW} tasks open at once: each is a pending child of the campaign, ` +
+  `and Temporal allows ${TEMPORAL_LIMITS.pendingChildren} pending children per workflow`;
 
 // ---------- path params ----------
 
@@ -76,7 +81,13 @@ const campaignOptionsShape = {
     .optional()
     .describe("Unpod account whose plan limits apply: only the API key's own (else 403)"),
   policy: policyFileSchema.optional().describe('retry policy (see README): every field optional'),
-  window: z.number().int().min(1).max(5000).optional().describe('most tasks open at once; default 500'),
+  window: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CAMPAIGN_WINDOW, WINDOW_LIMIT_MESSAGE)
+    .optional()
+    .describe(`most tasks open at once; default 500, at most ${MAX_CAMPAIGN_WINDOW}`),
   callback_url: httpUrl
     .optional()
     .describe('POSTed each task end and the run end, signed like Unpod webhooks'),
@@ -156,7 +167,7 @@ export type CreateRunJsonBody = z.infer<typeof createRunJsonBodySchema>;
 export const createRunFormSchema = z
   .object({
     ...campaignOptionsShape,
-    window: z.coerce.number().int().min(1).max(5000).optional(),
+    window: z.coerce.number().int().min(1).max(MAX_CAMPAIGN_WINDOW, WINDOW_LIMIT_MESSAGE).optional(),
     policy: z
       .string()
       .transform((v, ctx) => {

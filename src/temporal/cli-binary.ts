@@ -29,12 +29,17 @@ export function gosumdbOffAllowed(env: NodeJS.ProcessEnv = process.env): boolean
   return ['1', 'true', 'yes'].includes((env[GOSUMDB_OFF_OPT_IN] ?? '').trim().toLowerCase());
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+/** The user's cache folder for this project's built tools: `$XDG_CACHE_HOME/unpod-campaigns` (or `~/.cache/...`). */
+export function userCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'unpod-campaigns', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+  return path.join(base, 'unpod-campaigns');
 }
 
-function isExecutable(p: string): boolean {
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(userCacheRoot(env), `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+}
+
+export function isExecutable(p: string): boolean {
   try {
     fs.accessSync(p, fs.constants.X_OK);
     return fs.statSync(p).isFile();
@@ -43,7 +48,7 @@ function isExecutable(p: string): boolean {
   }
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -66,12 +71,75 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): ResolvedC
   return undefined;
 }
 
-function goInstall(gobin: string, extraEnv: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv) {
-  return spawnSync('go', ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
+export interface GoBuild {
+  /** Go package path, e.g. `go.temporal.io/server/cmd/server`. */
+  pkg: string;
+  version: string;
+  /** The binary `go install` writes (the package's last path element). */
+  binary: string;
+  /** Folder the binary is moved into. */
+  dir: string;
+  /** Prefix of the log lines. */
+  label: string;
+}
+
+function goInstall(b: GoBuild, gobin: string, extraEnv: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv) {
+  return spawnSync('go', ['install', `${b.pkg}@${b.version}`], {
     env: { ...env, GOBIN: gobin, GOFLAGS: '-buildvcs=false', ...extraEnv },
     encoding: 'utf8',
     stdio: ['ignore', 'inherit', 'pipe'],
   });
+}
+
+/**
+ * `go install pkg@version` into `dir`. Returns the binary's path, or undefined when Go is missing or the build
+ * fails. When only Go's checksum database is unreachable it builds again with GOSUMDB=off only if
+ * TEMPORAL_CLI_ALLOW_GOSUMDB_OFF opts in, and says so; otherwise it stops and says how to opt in.
+ */
+export function goInstallInto(
+  b: GoBuild,
+  env: NodeJS.ProcessEnv = process.env,
+  log: Log = console.error,
+): string | undefined {
+  if (!onPath('go', env)) {
+    log(`${b.label}: Go is not installed, so ${b.pkg} cannot be built here`);
+    return undefined;
+  }
+  fs.mkdirSync(b.dir, { recursive: true });
+  // Build into a private folder and rename, so a concurrent run never sees half a binary.
+  const staging = fs.mkdtempSync(path.join(b.dir, '.build-'));
+  log(`${b.label}: building ${b.pkg}@${b.version} with go install into ${b.dir} (a few minutes, once)`);
+  try {
+    let result = goInstall(b, staging, {}, env);
+    if (
+      result.status !== 0 &&
+      /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')
+    ) {
+      if (gosumdbOffAllowed(env)) {
+        log(
+          `${b.label}: Go's checksum database cannot be reached; ${GOSUMDB_OFF_OPT_IN} is set, so building again ` +
+            'with GOSUMDB=off: module hashes are NOT checked against the database (modules still come from GOPROXY)',
+        );
+        result = goInstall(b, staging, { GOSUMDB: 'off' }, env);
+      } else {
+        log(
+          `${b.label}: Go's checksum database cannot be reached, so the modules' hashes cannot be verified; ` +
+            `not building without it. Set ${GOSUMDB_OFF_OPT_IN}=1 to build with GOSUMDB=off anyway, or TEMPORAL_CLI_PATH.`,
+        );
+      }
+    }
+    if (result.status !== 0) {
+      log(`${b.label}: go install failed (exit ${result.status}):\n${result.stderr ?? ''}`);
+      return undefined;
+    }
+    if (result.stderr) process.stderr.write(result.stderr);
+    const target = path.join(b.dir, b.binary);
+    fs.renameSync(path.join(staging, b.binary), target);
+    log(`${b.label}: built ${target}`);
+    return target;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /** Builds the CLI into the cache with `go install`. Returns undefined when Go is missing or the build fails. */
@@ -79,48 +147,17 @@ export function buildTemporalCli(
   env: NodeJS.ProcessEnv = process.env,
   log: Log = console.error,
 ): string | undefined {
-  if (!onPath('go', env)) {
-    log('temporal-cli: Go is not installed, so the Temporal CLI cannot be built here');
-    return undefined;
-  }
-  const dir = cacheDir(env);
-  fs.mkdirSync(dir, { recursive: true });
-  // Build into a private folder and rename, so a concurrent run never sees half a binary.
-  const staging = fs.mkdtempSync(path.join(dir, '.build-'));
-  log(
-    `temporal-cli: building ${MODULE}@${TEMPORAL_CLI_VERSION} with go install into ${dir} (a few minutes, once)`,
+  return goInstallInto(
+    {
+      pkg: MODULE,
+      version: TEMPORAL_CLI_VERSION,
+      binary: 'temporal',
+      dir: cacheDir(env),
+      label: 'temporal-cli',
+    },
+    env,
+    log,
   );
-  try {
-    let result = goInstall(staging, {}, env);
-    if (
-      result.status !== 0 &&
-      /sum\.golang\.org|checksum database|verifying .*module/i.test(result.stderr ?? '')
-    ) {
-      if (gosumdbOffAllowed(env)) {
-        log(
-          `temporal-cli: Go's checksum database cannot be reached; ${GOSUMDB_OFF_OPT_IN} is set, so building again ` +
-            'with GOSUMDB=off: module hashes are NOT checked against the database (modules still come from GOPROXY)',
-        );
-        result = goInstall(staging, { GOSUMDB: 'off' }, env);
-      } else {
-        log(
-          "temporal-cli: Go's checksum database cannot be reached, so the modules' hashes cannot be verified; " +
-            `not building without it. Set ${GOSUMDB_OFF_OPT_IN}=1 to build with GOSUMDB=off anyway, or TEMPORAL_CLI_PATH.`,
-        );
-      }
-    }
-    if (result.status !== 0) {
-      log(`temporal-cli: go install failed (exit ${result.status}):\n${result.stderr ?? ''}`);
-      return undefined;
-    }
-    if (result.stderr) process.stderr.write(result.stderr);
-    const target = path.join(dir, 'temporal');
-    fs.renameSync(path.join(staging, 'temporal'), target);
-    log(`temporal-cli: built ${target}`);
-    return target;
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
 }
 
 /** Finds or builds. undefined means: fall back to the SDK's own download. */

@@ -125,7 +125,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
       worker = await createWorker({
         connection: env.nativeConnection,
         client: env.client,
-        namespace: 'default',
+        namespace: env.namespace ?? 'default',
         taskQueue,
         unpod: client,
         watcher,

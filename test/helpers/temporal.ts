@@ -12,6 +12,18 @@ export async function testEnv(): Promise<TestWorkflowEnvironment> {
   return startDevServer();
 }
 
+/**
+ * A server that suggests continue-as-new after 60 history events (the default is 4,096): on the cluster that
+ * test/run.ts started, its namespace with that one setting (TEMPORAL_TEST_CAN_NAMESPACE); else a dev server of
+ * its own.
+ */
+export async function earlyContinueAsNewEnv(): Promise<TestWorkflowEnvironment> {
+  const address = process.env.TEMPORAL_TEST_ADDRESS;
+  const namespace = process.env.TEMPORAL_TEST_CAN_NAMESPACE;
+  if (address && namespace) return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
+  return startDevServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': '60' } });
+}
+
 /** A fresh task queue per test keeps workers of different tests apart on the shared server. */
 export function uniqueTaskQueue(prefix = 'test'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
