@@ -2,7 +2,7 @@
  * One zod schema per boundary of the /api/v2 surface: path params, query strings, request bodies, responses.
  * The routes parse with these and /docs is generated from them, so the two cannot drift apart.
  *
- * Response shapes follow Unpod's Runs API v2 field for field (../shared/unpod-docs/runs-api-v2.txt); what we
+ * Response shapes follow Unpod's Runs API v2 field for field (Unpod's Runs API page; docs/unpod-contract.md); what we
  * add lives under names that cannot clash with theirs: `x_campaign` on runs, tasks and errors, and
  * `x_validation` on the envelope of a created run.
  */
