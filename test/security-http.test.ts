@@ -280,7 +280,7 @@ describe('hostile input', () => {
     });
     after(() => target.close());
 
-    it('loopback in any spelling is refused before a request is made', async () => {
+    it('loopback in any spelling is refused before a request is made, by a run and by its preview', async () => {
       const port = new URL(target.url).port;
       for (const url of [
         `${target.url}/list.csv`,
@@ -290,10 +290,12 @@ describe('hostile input', () => {
         `http://user:pass@127.0.0.1:${port}/list.csv`,
         `http://127.0.0.1:8090/_sim/ledger`,
       ]) {
-        const res = await call('POST', `${base()}/runs/`, { body: { source_url: url } });
-        assert.equal(res.status, 400, `${url}: ${res.text}`);
-        assert.equal(res.json.x_campaign.code, 'source_refused', url);
-        assert.ok(!res.text.includes('pass@'), 'credentials are not echoed');
+        for (const route of ['/runs/', '/runs/preview/']) {
+          const res = await call('POST', `${base()}${route}`, { body: { source_url: url } });
+          assert.equal(res.status, 400, `${route} ${url}: ${res.text}`);
+          assert.equal(res.json.x_campaign.code, 'source_refused', `${route} ${url}`);
+          assert.ok(!res.text.includes('pass@'), 'credentials are not echoed');
+        }
       }
       assert.equal(target.hits, 0, 'the server was never asked');
     });

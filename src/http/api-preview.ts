@@ -5,10 +5,9 @@
  * column, reason; the first 500), the first rows as they will be called (E.164, zone, first call time) and
  * whether the least time the account's limits allow fits in the calling window before the deadline.
  */
-import { Transform } from 'node:stream';
+import fs from 'node:fs';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
-import { request as undiciRequest } from 'undici';
 import { limiterState } from '../campaign/limits';
 import { ingestContacts, ingestJsonContacts, type IngestResult } from '../contacts';
 import { windowZone } from '../../workflows/calling-window';
@@ -23,28 +22,12 @@ import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
 import { BadRequestError, PayloadTooLargeError } from './errors';
 import { ingestOptionsFor, runTimingFrom } from './run-options';
 import { planContact, planFit } from './run-plan';
+import { openSourceUrl } from './source-url';
 
 /** Rejected rows listed in a preview (all are counted). */
 export const PREVIEW_MAX_REJECTS = 500;
 /** Rows shown as they will be called. */
 export const PREVIEW_FIRST_ROWS = 20;
-
-function byteLimit(limit: number, what: string): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > limit)
-        cb(
-          new PayloadTooLargeError(`${what} is larger than the limit of ${limit} bytes`, {
-            limit_bytes: limit,
-          }),
-        );
-      else cb(null, chunk);
-    },
-  });
-}
-
 export const apiPreviewRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const { temporal, auth, opts } = ctx;
   const ingestLimits = { maxReportedRejects: PREVIEW_MAX_REJECTS, previewSize: PREVIEW_FIRST_ROWS };
@@ -92,30 +75,15 @@ export const apiPreviewRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (
     };
   }
 
+  /** The same guarded fetch as a run's (source-url.ts); the spooled file goes once the preview has read it. */
   async function fromUrl(
     url: string,
     ingestOptions: Awaited<ReturnType<typeof ingestOptionsFor>>,
   ): Promise<IngestResult> {
-    let res;
-    try {
-      res = await undiciRequest(url, {
-        method: 'GET',
-        headersTimeout: opts.sourceTimeoutMs ?? 30_000,
-        bodyTimeout: opts.sourceTimeoutMs ?? 30_000,
-      });
-    } catch (err) {
-      throw new BadRequestError(
-        'source_unreachable',
-        `source_url could not be fetched: ${(err as Error).message}`,
-      );
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      await res.body.dump();
-      throw new BadRequestError('source_unavailable', `source_url answered HTTP ${res.statusCode}`);
-    }
-    const limited = res.body.pipe(byteLimit(opts.sourceLimitBytes, 'source_url'));
-    res.body.on('error', (err) => limited.destroy(err));
-    return ingestContacts(limited, { ...ingestOptions, ...ingestLimits });
+    const spooled = await openSourceUrl(url, opts);
+    const result = ingestContacts(fs.createReadStream(spooled.file), { ...ingestOptions, ...ingestLimits });
+    result.summary.finally(() => spooled.remove()).catch(() => undefined);
+    return result;
   }
 
   app.post(

@@ -11,14 +11,8 @@
  * with its run_id.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
-import { Utf8Guard } from '../contacts/encoding-guard';
-import { fetchOutbound, OutboundUrlError } from '../net/outbound-url';
 import { policyFrom } from '../campaign/policy-file';
 import { newRunId, startRun, type RunSettings } from '../campaign/start-run';
 import { ingestContacts, ingestJsonContacts, type IngestResult, type IngestSummary } from '../contacts';
@@ -40,6 +34,7 @@ import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, withLiveE
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
 import { runOptionExtras, type RunOptionExtras } from './api-run-options';
+import { openSourceUrl, spool } from './source-url';
 
 /** A do-not-call list sent as a multipart file part is read whole, up to this size. */
 const DNC_PART_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -55,73 +50,6 @@ export function toReport(s: IngestSummary): ValidationReport {
     columns: { ...s.columns },
     metadata_columns: s.metadataColumns,
   };
-}
-
-/** Counts bytes through (413 past `limit`) and checks every chunk is UTF-8 without NUL (400 naming the offset). */
-function checkedBytes(limit: number, what: string): Transform {
-  let seen = 0;
-  const guard = new Utf8Guard();
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > limit) {
-        cb(
-          new PayloadTooLargeError(`${what} is larger than the limit of ${limit} bytes`, {
-            limit_bytes: limit,
-          }),
-        );
-        return;
-      }
-      try {
-        guard.check(chunk);
-        cb(null, chunk);
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-    flush(cb) {
-      try {
-        guard.end();
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  });
-}
-
-interface Spooled {
-  file: string;
-  remove(): Promise<void>;
-}
-
-/**
- * Writes a contact list to a private temporary file, checking its size and encoding on every chunk, so a list
- * that turns out too large or not UTF-8 far into the stream starts no run (nothing is dialed from its head).
- * Memory stays small whatever the size; the file is removed once the run has read it.
- */
-async function spool(input: Readable, limit: number, what: string): Promise<Spooled> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'unpod-campaigns-list-'));
-  const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
-  const file = path.join(dir, 'list.csv');
-  try {
-    await pipeline(input, checkedBytes(limit, what), fs.createWriteStream(file, { mode: 0o600 }));
-  } catch (err) {
-    input.resume();
-    await remove();
-    throw err;
-  }
-  return { file, remove };
-}
-
-/** The guard's refusal or failure as an HTTP error; says why, never what the source sent. */
-function sourceError(err: OutboundUrlError, limit: number): HttpError {
-  if (err.code === 'too_large') return new PayloadTooLargeError(err.message, { limit_bytes: limit });
-  const code =
-    err.code === 'url_refused' || err.code === 'redirect_refused' || err.code === 'url_invalid'
-      ? 'source_refused'
-      : 'source_unreachable';
-  return new BadRequestError(code, `source_url: ${err.message}`, { reason: err.code });
 }
 
 async function* prepend(
@@ -204,32 +132,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
   }
 
   async function fromSourceUrl(url: string, region: CountryCode, extras: RunOptionExtras): Promise<Source> {
-    let res;
-    try {
-      res = await fetchOutbound(
-        url,
-        { method: 'GET' },
-        {
-          ...opts.outbound,
-          timeoutMs: opts.outbound?.timeoutMs ?? opts.sourceTimeoutMs,
-          maxBytes: opts.sourceLimitBytes,
-        },
-      );
-    } catch (err) {
-      if (err instanceof OutboundUrlError) throw sourceError(err, opts.sourceLimitBytes);
-      throw err;
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      res.body.destroy();
-      throw new BadRequestError('source_unavailable', `source_url answered HTTP ${res.statusCode}`);
-    }
-    let spooled: Spooled;
-    try {
-      spooled = await spool(res.body, opts.sourceLimitBytes, 'source_url');
-    } catch (err) {
-      if (err instanceof OutboundUrlError) throw sourceError(err, opts.sourceLimitBytes);
-      throw err;
-    }
+    const spooled = await openSourceUrl(url, opts);
     return {
       ingest: ingestContacts(fs.createReadStream(spooled.file), {
         ...extras.ingest,
