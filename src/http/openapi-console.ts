@@ -3,6 +3,7 @@
  * api-limits, api-schedules), generated from their zod schemas like the rest of /docs/openapi.json.
  */
 import { z } from 'zod';
+import { json, pathParam, queryParams, ref, RUN, schema, SPACE, type Json } from './openapi-parts';
 import {
   contactsQuerySchema,
   createScheduleBodySchema,
@@ -17,37 +18,7 @@ import {
 import { tasksEnvelopeSchema } from './api-schemas';
 import { feedQuerySchema } from './api-feed';
 
-type Json = Record<string, unknown>;
-
-function schema(s: z.ZodType, io: 'input' | 'output'): Json {
-  const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
-  delete out.$schema;
-  return out;
-}
-
-function queryParams(s: z.ZodObject): Json[] {
-  const js = schema(s, 'input') as { properties?: Record<string, Json>; required?: string[] };
-  return Object.entries(js.properties ?? {}).map(([name, p]) => ({
-    name,
-    in: 'query',
-    required: js.required?.includes(name) ?? false,
-    schema: p,
-    ...(typeof p.description === 'string' ? { description: p.description } : {}),
-  }));
-}
-
-const param = (name: string, description: string): Json => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  description,
-});
-const SPACE = param('space_token', 'public token of the space (your API key must be scoped to it)');
-const RUN = param('run_id', 'run id, R followed by 32 hex digits');
-const SCHEDULE = param('schedule_id', 'schedule id');
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const SCHEDULE = pathParam('schedule_id', 'schedule id');
 const errors = (...codes: number[]): Json =>
   Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, content: json('Error') }]));
 

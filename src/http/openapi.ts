@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { z } from 'zod';
+import { json, queryParams, ref, RUN, schema, SPACE, type Json } from './openapi-parts';
 import {
   callbackEventSchema,
   cancelBodySchema,
@@ -25,37 +26,6 @@ import {
 } from './api-schemas';
 import { consolePaths, consoleSchemas } from './openapi-console';
 
-type Json = Record<string, unknown>;
-
-function schema(s: z.ZodType, io: 'input' | 'output'): Json {
-  const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
-  delete out.$schema;
-  return out;
-}
-
-function queryParams(s: z.ZodObject): Json[] {
-  const js = schema(s, 'input') as { properties?: Record<string, Json>; required?: string[] };
-  return Object.entries(js.properties ?? {}).map(([name, p]) => ({
-    name,
-    in: 'query',
-    required: js.required?.includes(name) ?? false,
-    schema: p,
-    ...(typeof p.description === 'string' ? { description: p.description } : {}),
-  }));
-}
-
-const pathParam = (name: string, description: string): Json => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  description,
-});
-const SPACE = pathParam('space_token', 'public token of the space (your API key must be scoped to it)');
-const RUN = pathParam('run_id', 'run id, R followed by 32 hex digits');
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
 const errors = (...codes: number[]): Json =>
   Object.fromEntries(
     codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: json('Error') }]),
