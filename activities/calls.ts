@@ -18,6 +18,7 @@ import {
 } from '../src/unpod';
 import { capText, SUMMARY_MAX_CHARS, TRANSCRIPT_MAX_CHARS } from '../src/campaign/call-text';
 import type { CallWatcher } from '../src/unpod/call-watcher';
+import type { CampaignMailbox } from '../src/temporal/mailbox';
 import { DATA_ATTEMPT, DATA_RUN_ID, DATA_TASK_ID } from '../src/unpod/paths';
 import type { TranscriptTurn, UnpodCall } from '../src/unpod/schemas';
 import type { CallSnapshot, CallSettings } from '../workflows/definitions';
@@ -28,6 +29,8 @@ export interface CallActivityDeps {
   watcher: CallWatcher;
   /** How long after an unanswered create a call it placed is sure to be listed. Default 15_000. */
   landingDelayMs?: number;
+  /** Where a dial is reported to its campaign (lean protocol), batched with other reports. */
+  mailbox?: CampaignMailbox;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -43,6 +46,8 @@ export interface CreateCallInput {
   data: Record<string, string>;
   /** Sent under the configured idempotency header, if any (nothing depends on it). */
   idempotencyKey: string;
+  /** Lean protocol: the permit may be dialed on only until then (epoch ms); the dial is told to the campaign. */
+  permit?: { id: string; dialBy: number; campaignWorkflowId: string };
 }
 
 export interface FindPlacedCallInput {
@@ -156,10 +161,26 @@ async function read<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createCallActivities({ unpod, watcher, landingDelayMs = 15_000, log }: CallActivityDeps) {
+export function createCallActivities({
+  unpod,
+  watcher,
+  landingDelayMs = 15_000,
+  mailbox,
+  log,
+}: CallActivityDeps) {
   return {
     /** One create, never retried here: the workflow decides, knowing whether the call may have been placed. */
     async createCall(input: CreateCallInput): Promise<CallSnapshot> {
+      const permit = input.permit;
+      if (permit && Date.now() > permit.dialBy) {
+        // Too late for this permit's rate token (or its day): nothing is sent; the task asks for another.
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.permitExpired,
+          message: `the permit expired ${Date.now() - permit.dialBy} ms before the dial`,
+          details: [{ placed: 'no' } satisfies CreateFailureDetails],
+          nonRetryable: true,
+        });
+      }
       try {
         const call = await unpod.calls.create(
           {
@@ -178,6 +199,16 @@ export function createCallActivities({ unpod, watcher, landingDelayMs = 15_000, 
           { idempotencyKey: input.idempotencyKey, signal: cancellationSignal() },
         );
         if (!call.statusKnown) log?.('unknown call status, read as in progress', { status: call.status });
+        if (permit && mailbox) {
+          // Unpod answered, so it counted the call before now: the campaign's rate window may run from here.
+          // Not awaited: an unreported dial counts as made at dialBy, which is only later.
+          const at = Date.now();
+          mailbox
+            .post(permit.campaignWorkflowId, [
+              { kind: 'dialed', taskId: input.taskWorkflowId, id: permit.id, at },
+            ])
+            .catch(() => undefined);
+        }
         return toCallSnapshot(call);
       } catch (err) {
         throw cutOff() ?? createFailure(err);

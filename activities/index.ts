@@ -18,6 +18,8 @@ import { createCallActivities } from './calls';
 import type { OutboundOptions } from '../src/net/outbound-url';
 import { createCallbackActivities } from './callbacks';
 import { createSourceActivities } from './sources';
+import { createEngineActivities } from './engine';
+import { CampaignMailbox } from '../src/temporal/mailbox';
 
 export { FAILURE_TYPES } from '../workflows/failures';
 export { toCallSnapshot } from './calls';
@@ -33,6 +35,8 @@ export interface ActivityDeps {
   callbackSigningSecret?: string;
   /** The guard over user-given URLs (schedule sources, callbacks); default: public addresses only. */
   outbound?: OutboundOptions;
+  /** The worker's mailbox to campaigns (batched task reports); one is made over `temporal` when not given. */
+  mailbox?: CampaignMailbox;
 }
 
 export function createActivities({
@@ -42,9 +46,11 @@ export function createActivities({
   landingDelayMs,
   callbackSigningSecret,
   outbound,
+  mailbox = new CampaignMailbox(temporal),
 }: ActivityDeps) {
   return {
-    ...createCallActivities({ unpod, watcher: watcher ?? new CallWatcher(unpod), landingDelayMs }),
+    ...createCallActivities({ unpod, watcher: watcher ?? new CallWatcher(unpod), landingDelayMs, mailbox }),
+    ...createEngineActivities({ temporal, mailbox }),
     ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret, outbound }),
     ...createSourceActivities({ temporal, outbound }),
     /**

@@ -1,7 +1,11 @@
 /**
- * accountLimiterWorkflow (`limiter-<account>`): the plan limits of one account as workflow-level semaphores,
- * across every campaign of the account. Tasks ask by signal and are told by signal when they may dial, so nothing
- * polls; the state machine is the pure limiter-core. Limits change live through the `setLimits` update.
+ * accountLimiterWorkflow (`limiter-<account>`): the plan limits of one account, across every campaign of it.
+ * Limits change live through the `setLimits` update.
+ *
+ * Lean protocol (runs of 0.3): the limiter splits the limits into shares, one per running campaign, and hears of a
+ * campaign only when what it could use changes (account-shares.ts); campaigns grant their tasks' permits.
+ * 0.2 protocol (kept for limiters and runs started by 0.2): tasks ask for each permit by signal (limiter-core.ts).
+ * A 0.2 limiter that a lean campaign calls on hands over to the lean protocol as soon as it holds no permit.
  */
 import {
   allHandlersFinished,
@@ -9,9 +13,13 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
 } from '@temporalio/workflow';
 import {
+  campaignDemandSignal,
+  shareAllocationSignal,
+  type CampaignDemand,
   campaignLimitSettingsSignal,
   limiterStateQuery,
   permitDialedSignal,
@@ -38,6 +46,10 @@ import {
   type PumpResult,
 } from './limiter-core';
 import { shouldContinueAsNew } from './history';
+import { allocate, hear, initialShares, nextWake, dayOf } from './account-shares';
+
+/** The patch that marks a limiter started on the lean protocol. */
+export const LEAN_LIMITER_PATCH = 'lean-limiter';
 
 function validateLimits(l: Partial<Limits>): void {
   const positive = (name: keyof Limits) => {
@@ -64,6 +76,108 @@ function validateLimits(l: Partial<Limits>): void {
 }
 
 export async function accountLimiterWorkflow(input: LimiterInput): Promise<void> {
+  // Carried state says which protocol a continued limiter speaks; a new one speaks the lean protocol.
+  if (input.shares || input.demands) return sharesLimiter(input);
+  if (input.state || !patched(LEAN_LIMITER_PATCH)) return permitLimiter(input);
+  return sharesLimiter(input);
+}
+
+/** The lean protocol: shares per campaign. */
+async function sharesLimiter(input: LimiterInput): Promise<void> {
+  const s =
+    input.shares ??
+    initialShares(
+      { ...DEFAULT_LIMITS, ...input.limits, version: 0 },
+      input.settleMs ? Date.now() + input.settleMs : 0,
+    );
+  let continuedAsNew = input.continuedAsNew ?? 0;
+  let dirty = true;
+  const sends = new Set<Promise<void>>();
+  for (const d of input.demands ?? []) hear(s, d, Date.now());
+  setHandler(campaignDemandSignal, (d) => {
+    hear(s, d, Date.now());
+    dirty = true;
+  });
+  setHandler(
+    setLimitsUpdate,
+    (patch) => {
+      s.limits = { ...s.limits, ...patch, version: Math.max(s.limits.version + 1, Date.now()) };
+      dirty = true;
+      return s.limits;
+    },
+    { validator: validateLimits },
+  );
+  setHandler(limiterStateQuery, (): LimiterView => {
+    const l = s.limits;
+    const now = Date.now();
+    const day = dayOf(l, now);
+    const used = s.campaigns.reduce((a, c) => a + (c.day.key === day.key ? c.day.used : 0), 0);
+    const quota = s.campaigns.reduce((a, c) => a + (c.day.key === day.key ? c.day.quota : 0), 0);
+    const dayWants = s.campaigns.reduce((a, c) => a + c.dayWants, 0);
+    const queuedByCampaign: Record<string, number> = {};
+    for (const c of s.campaigns) if (c.wants > c.held) queuedByCampaign[c.id] = c.wants - c.held;
+    return {
+      accountId: input.accountId,
+      limits: l,
+      inUse: s.campaigns.reduce((a, c) => a + c.held, 0),
+      capacity: Math.max(0, l.concurrency - l.reserved),
+      queued: Object.values(queuedByCampaign).reduce((a, b) => a + b, 0),
+      queuedByCampaign,
+      dialsInLastWindow: s.campaigns.reduce((a, c) => a + c.tokens, 0),
+      tasksToday: used,
+      dayBlocked:
+        l.tasksPerDay !== null && quota >= l.tasksPerDay && dayWants > 0
+          ? { count: dayWants, resetsAt: new Date(day.resetAt).toISOString() }
+          : null,
+      campaigns: s.campaigns.map((c) => ({
+        id: c.id,
+        weight: c.weight,
+        cap: c.cap,
+        served: 0,
+        paused: c.paused,
+      })),
+      stats: { granted: 0, released: 0, expired: 0, withdrawn: 0, waitMsTotal: 0, meanWaitMs: 0 },
+      continuedAsNew,
+      shares: s.campaigns.map((c) => ({
+        campaign: c.id,
+        slots: c.slots,
+        rate: c.rate,
+        held: c.held,
+        wants: c.wants,
+        dayQuota: c.day.quota,
+      })),
+    };
+  });
+
+  for (;;) {
+    dirty = false;
+    for (const { to, alloc } of allocate(s, Date.now())) {
+      const p = getExternalWorkflowHandle(to)
+        .signal(shareAllocationSignal, alloc)
+        .catch((err: unknown) => log.warn('could not send a share', { to, error: String(err) }));
+      sends.add(p);
+      void p.finally(() => sends.delete(p));
+    }
+    if (shouldContinueAsNew()) {
+      await Promise.all([...sends]);
+      await condition(allHandlersFinished);
+      continuedAsNew++;
+      await continueAsNew<typeof accountLimiterWorkflow>({
+        accountId: input.accountId,
+        shares: s,
+        continuedAsNew,
+      });
+    }
+    const wake = nextWake(s, Date.now());
+    await condition(
+      () => dirty || shouldContinueAsNew(),
+      wake === null ? undefined : Math.max(1, wake - Date.now()),
+    );
+  }
+}
+
+/** The 0.2 protocol: a permit per call. */
+async function permitLimiter(input: LimiterInput): Promise<void> {
   const s = input.state ?? initialState({ ...DEFAULT_LIMITS, ...input.limits });
   let continuedAsNew = input.continuedAsNew ?? 0;
   let dirty = true;
@@ -128,6 +242,13 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
     };
   });
 
+  /** Lean campaigns calling on this limiter: it hands over to the lean protocol once it holds no permit. */
+  const demands = new Map<string, CampaignDemand>();
+  setHandler(campaignDemandSignal, (d) => {
+    demands.set(d.campaign, d);
+    touch();
+  });
+
   function send(p: Promise<void>): void {
     sends.add(p);
     void p.finally(() => sends.delete(p));
@@ -174,6 +295,15 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
       await condition(allHandlersFinished);
       continuedAsNew++;
       await continueAsNew<typeof accountLimiterWorkflow>({ ...input, state: s, continuedAsNew });
+    }
+    if (demands.size > 0 && s.queue.length === 0 && s.leases.length === 0) {
+      await Promise.all([...sends]);
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof accountLimiterWorkflow>({
+        accountId: input.accountId,
+        limits: s.limits,
+        demands: [...demands.values()],
+      });
     }
     const waitMs = result.wakeAt === null ? undefined : Math.max(1, result.wakeAt - Date.now());
     await condition(() => dirty || shouldContinueAsNew(), waitMs);

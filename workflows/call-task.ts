@@ -14,6 +14,7 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -23,6 +24,10 @@ import { BOOKKEEPING, CALLBACK, FINDING, PLACING, POLLING, WATCHING } from './ac
 import { FAILURE_TYPES, type CreateFailureDetails } from './failures';
 import {
   callEndHintSignal,
+  LEAN_PROTOCOL,
+  leanPermitSignal,
+  type LeanPermit,
+  type TaskReport,
   permitDialedSignal,
   permitGrantedSignal,
   permitReleaseSignal,
@@ -58,6 +63,11 @@ const polling = proxyActivities<Activities>(POLLING);
 const callbacks = proxyActivities<Activities>(CALLBACK);
 
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+/** Reports to the campaign (lean protocol): a local activity, so a report costs one marker, not a task. */
+const reporting = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
 
 /** A lease outlives the hard cap on a call by this much (at most) before the limiter takes it back unreleased. */
 const LEASE_MARGIN_MS = 2 * 60_000;
@@ -108,6 +118,16 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   const hardCapMs = input.hardCapMs ?? policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
   state.hardCapMs = hardCapMs;
 
+  /** Runs of 0.3: permits from the campaign, reports through the worker's mailbox (see campaign.ts). */
+  const lean = input.protocol === LEAN_PROTOCOL;
+  /** Lean: the permit request this task waits on, and the campaign's answer. */
+  let wantedId: string | null = null;
+  let leanGrant: LeanPermit | null = null;
+  let initialPermit: LeanPermit | null = input.permit ?? null;
+  let permitSeq = 0;
+  /** Lean: the day this task last counted on toward tasks/day (a retry on a later day counts again). */
+  let countedDay: string | null = null;
+
   /** The limiter's answer to this task's current permit request. */
   let grant: PermitGrantMessage | null = null;
   /** A task counts once toward tasks/day, however many attempts or permits it takes. */
@@ -122,12 +142,25 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   });
   setHandler(taskPauseSignal, ({ paused: p }) => void (paused = p));
   setHandler(taskCancelSignal, (c) => void (cancel = c));
+  setHandler(leanPermitSignal, (g) => {
+    if (g.id === wantedId) leanGrant = g;
+    // A grant nobody waits for any more (withdrawn on the way): given straight back.
+    else void report({ status: state.status }, [{ kind: 'release', taskId, id: g.id, unused: true }]);
+  });
   setHandler(callEndHintSignal, ({ callId }) => {
     if (hinted.size < 8) hinted.add(callId); // a few at most: only the current attempt's call matters
   });
 
   const campaign = getExternalWorkflowHandle(input.campaignWorkflowId);
-  async function report(event: Omit<TaskEvent, 'taskId'>): Promise<void> {
+  /**
+   * Tells the campaign. 0.2: a signal per status change. Lean: only the reports given (permits, attempt ends,
+   * the end), through the worker's mailbox; retried until delivered, so a slot is never left held.
+   */
+  async function report(event: Omit<TaskEvent, 'taskId'>, leanReports?: TaskReport[]): Promise<void> {
+    if (lean) {
+      if (leanReports?.length) await reporting.reportToCampaign(input.campaignWorkflowId, leanReports);
+      return;
+    }
     try {
       await campaign.signal(taskEventSignal, { taskId, ...event });
     } catch (err) {
@@ -148,7 +181,26 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     state.reason = reason;
     state.nextAttemptAt = null;
     setStatus(status);
-    await report(unknownEndReason ? { status, final: true, unknownEndReason } : { status, final: true });
+    const leanFinal: TaskReport[] =
+      lean && !input.skip
+        ? [
+            {
+              kind: 'final',
+              taskId,
+              ...(heldPermit ? { id: heldPermit } : {}),
+              ...(dialedAt ? { dialedAt } : {}),
+              status,
+              endReason: state.endReason,
+              attempts: state.attempts.length,
+              ...(unknownEndReason ? { unknownEndReason } : {}),
+            },
+          ]
+        : [];
+    heldPermit = null;
+    await report(
+      unknownEndReason ? { status, final: true, unknownEndReason } : { status, final: true },
+      leanFinal,
+    );
     if (input.callbackUrl) await tellCallback(input.callbackUrl);
     return state;
   }
@@ -213,12 +265,44 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
 
   /** The permit this task holds, if any: given back whatever happens (see the end of this function). */
   let heldPermit: string | null = null;
+  /** Lean: when the current permit's call was placed (at or after Unpod counted it). */
+  let dialedAt: number | null = null;
 
-  upsertSearchAttributes([
-    { key: CampaignRunId, value: input.runId },
-    { key: CampaignAccount, value: input.accountId },
-    { key: TaskStatusKey, value: input.skip ? 'skipped' : 'pending' },
-  ]);
+  /**
+   * Lean: a permit from the campaign (the one it started this task with, else asked for). null when a cancel or
+   * the deadline came first; the request (or a grant on its way) is then given back.
+   */
+  async function acquireLeanPermit(attempt: number, deadlineMs?: number): Promise<LeanPermit | null> {
+    if (initialPermit) {
+      const p = initialPermit;
+      initialPermit = null;
+      heldPermit = p.id;
+      return p;
+    }
+    const id = `${permitId(taskId, attempt)}.${++permitSeq}`;
+    wantedId = id;
+    leanGrant = null;
+    await report({ status: 'pending' }, [{ kind: 'want', taskId, id, countedDay }]);
+    const untilDeadline = deadlineMs === undefined ? undefined : Math.max(1, deadlineMs - Date.now());
+    await condition(() => leanGrant?.id === id || cancel !== null, untilDeadline);
+    wantedId = null;
+    const got = leanGrant as LeanPermit | null;
+    if (got?.id !== id) {
+      await report({ status: 'pending' }, [{ kind: 'release', taskId, id, unused: true }]);
+      return null;
+    }
+    heldPermit = id;
+    state.waitingFor = null;
+    return got;
+  }
+
+  // Lean tasks get their search attributes at start.
+  if (!lean)
+    upsertSearchAttributes([
+      { key: CampaignRunId, value: input.runId },
+      { key: CampaignAccount, value: input.accountId },
+      { key: TaskStatusKey, value: input.skip ? 'skipped' : 'pending' },
+    ]);
 
   // Whatever goes wrong below, the task ends with a final report and its permit given back: a task that failed
   // silently would hold its campaign's window slot and the account's lease for good.
@@ -227,7 +311,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.error('task ended by an unexpected error', { taskId, error: String(err) });
-    if (heldPermit) await releasePermit(heldPermit).catch(() => undefined);
+    if (heldPermit && !lean) await releasePermit(heldPermit).catch(() => undefined);
     return finish('failed', `ended by an unexpected error: ${String(err)}`);
   }
 
@@ -327,6 +411,62 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
           backoffMs = Math.min(backoffMs * 2, 60_000);
         }
         if (maybePlacedAt === null) await condition(() => cancel !== null, waitMs);
+      }
+    }
+
+    /**
+     * Lean: one create on one permit. A create that failed without an answer may have placed the call: it is
+     * looked for (the permit's slot still held) before the permit goes back. `sentAt`: a request reached Unpod.
+     */
+    async function placeOnce(
+      attempt: number,
+      permit: LeanPermit,
+    ): Promise<Placed | { kind: 'again'; waitMs: number; sentAt?: number }> {
+      const sentAt = Date.now();
+      try {
+        const snapshot = await placing.createCall({
+          idempotencyKey: callIdempotencyKey(taskId, attempt),
+          taskWorkflowId: taskId,
+          runId: input.runId,
+          attempt,
+          pipeId: input.call.pipeId,
+          agentId: input.call.agentId,
+          fromNumber: input.call.fromNumber,
+          toNumber: contact.phone,
+          instructions: contact.instructions,
+          data: contact.metadata,
+          permit: { id: permit.id, dialBy: permit.dialBy, campaignWorkflowId: input.campaignWorkflowId },
+        });
+        return { kind: 'created', snapshot };
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause;
+        const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+        const details =
+          cause instanceof ApplicationFailure
+            ? (cause.details?.[0] as CreateFailureDetails | undefined)
+            : undefined;
+        if (type === FAILURE_TYPES.permitExpired) return { kind: 'again', waitMs: 0 };
+        if (type === FAILURE_TYPES.accountBlocked && cause instanceof ApplicationFailure)
+          return {
+            kind: 'blocked',
+            block: details?.block ?? 'unknown',
+            message: details?.blockMessage ?? cause.message,
+          };
+        if (type === FAILURE_TYPES.rejected && cause instanceof ApplicationFailure)
+          return { kind: 'rejected', message: cause.message };
+        const waitMs = Math.max(details?.retryAfterMs ?? 0, 1_000);
+        if (details?.placed === 'no') return { kind: 'again', waitMs };
+        // No answer, a 5xx, or the worker died mid-request: a call may exist. Look before anything else.
+        const found = await finding.findPlacedCall({
+          taskWorkflowId: taskId,
+          attempt,
+          pipeId: input.call.pipeId,
+          toNumber: contact.phone,
+          sentAtMs: sentAt,
+        });
+        if (found) return { kind: 'created', snapshot: found };
+        return { kind: 'again', waitMs, sentAt };
       }
     }
 
@@ -453,6 +593,62 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       // Permission to dial: not paused, in the window, a permit from the account limiter; then one call.
       let permit: PermitGrantMessage | null = null;
       let created: CallSnapshot | null = null;
+      let leanPermit: LeanPermit | null = null;
+      const firstTryAt = Date.now();
+      let backoffMs = 1_000;
+      // Lean: the campaign grants (and withholds while paused); every create has a permit of its own.
+      while (lean && !created) {
+        const allowed = cancel ? null : await waitForWindow();
+        if (allowed === null) return finish('canceled', 'campaign canceled before this attempt');
+        if (allowed !== 'go') return finish('expired', allowed.expired);
+        leanPermit = await acquireLeanPermit(attempt, deadlineMs);
+        if (!leanPermit) continue;
+        if (state.attempts[state.attempts.length - 1] !== current) state.attempts.push(current);
+        current.createdAt = nowIso();
+        current.permitGrantedAt = leanPermit.grantedAt;
+        const placed = await placeOnce(attempt, leanPermit);
+        if (placed.kind === 'created') {
+          created = placed.snapshot;
+          dialedAt = Date.now();
+          if (leanPermit.dayKey) countedDay = leanPermit.dayKey;
+          break;
+        }
+        const id = leanPermit.id;
+        heldPermit = null;
+        if (placed.kind === 'blocked') {
+          // The whole account cannot dial: the campaign pauses and grants again on resume.
+          state.waitingFor = `paused: ${placed.message}`;
+          await report({ status: 'pending' }, [
+            { kind: 'blocked', taskId, id, block: placed.block, message: placed.message },
+          ]);
+          continue;
+        }
+        await report({ status: 'pending' }, [
+          placed.kind === 'again' && placed.sentAt !== undefined
+            ? { kind: 'release', taskId, id, dialedAt: placed.sentAt }
+            : { kind: 'release', taskId, id, unused: true },
+        ]);
+        if (placed.kind === 'canceled') return finish('canceled', 'campaign canceled before this attempt');
+        if (placed.kind === 'rejected') {
+          current.status = 'failed';
+          current.endReason = 'CREATE_REJECTED';
+          current.decision = `call not created: ${placed.message}`;
+          state.endReason = 'CREATE_REJECTED';
+          return finish('failed', current.decision);
+        }
+        if (placed.kind !== 'again') continue;
+        if (Date.now() - firstTryAt > CREATE_BUDGET_MS) {
+          current.status = 'failed';
+          current.endReason = 'CREATE_REJECTED';
+          current.decision = 'call not created: Unpod did not take the call for 6 hours of tries';
+          state.endReason = 'CREATE_REJECTED';
+          return finish('failed', current.decision);
+        }
+        if (placed.waitMs > 0) {
+          await condition(() => cancel !== null, Math.max(placed.waitMs, backoffMs));
+          backoffMs = Math.min(backoffMs * 2, 60_000);
+        }
+      }
       while (!created) {
         await condition(() => !paused || cancel !== null);
         const allowed = cancel ? null : await waitForWindow();
@@ -492,12 +688,15 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       state.waitingFor = null;
       // Placed with Unpod and not yet ended (queued, ringing or talking): "active" for the run's counts.
       setStatus('active');
-      await report({ status: 'active' });
-      // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
-      await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
+      if (!lean) {
+        await report({ status: 'active' });
+        // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
+        await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
+      }
 
       const end = await awaitEnd(created);
-      await releasePermit(permit!.id);
+      // Lean: the permit goes back with the attempt's end report (below), in one message.
+      if (!lean) await releasePermit(permit!.id);
       const snap = end.snapshot;
       current.status = snap.status === 'completed' ? 'completed' : 'failed';
       current.endReason = snap.endReason;
@@ -533,7 +732,19 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       current.decision = `retry in ${Math.round(decision.delayMs / 1000)}s (${decision.outcome})`;
       state.nextAttemptAt = new Date(Date.now() + decision.delayMs).toISOString();
       setStatus('pending');
-      await report({ status: 'pending', retryWaiting: true });
+      const ended: TaskReport[] = [];
+      if (lean && heldPermit) {
+        ended.push({
+          kind: 'attemptEnded',
+          taskId,
+          id: heldPermit,
+          ...(dialedAt ? { dialedAt } : {}),
+          endReason: snap.endReason,
+        });
+        heldPermit = null;
+        dialedAt = null;
+      }
+      await report({ status: 'pending', retryWaiting: true }, ended);
       // The next attempt waits for the delay, then for the window (a cancel ends the wait early).
       earliestMs = Date.now() + decision.delayMs;
     }

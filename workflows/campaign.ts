@@ -1,7 +1,9 @@
 /**
- * campaignWorkflow: one per run. Reads contact batches as they are announced, keeps a sliding window of
- * callTaskWorkflow children (ABANDON, outcomes reported back by signal), keeps counters for the progress query,
- * handles pause / resume / cancel, and continues-as-new to keep its history bounded.
+ * campaignWorkflow: one per run. Reads contact batches as they are announced, keeps a window of callTaskWorkflow
+ * tasks open, keeps counters for the progress query, handles pause / resume / cancel, and continues-as-new to
+ * keep its history bounded. Runs started by 0.3 speak the lean protocol (campaign-lean.ts: the campaign grants
+ * its tasks' permits from its share of the account); runs of 0.2 go on with the one below, where each task asks
+ * the account's limiter for its permits and reports each status change by signal.
  */
 import {
   allHandlersFinished,
@@ -10,25 +12,30 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
-  proxyActivities,
   setHandler,
   startChild,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
-  ActivityFailure,
   ApplicationFailure,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
-import { BOOKKEEPING, CALLBACK, POLLING } from './activity-profiles';
-import { FAILURE_TYPES, type CreateFailureDetails } from './failures';
 import { callTaskWorkflow } from './call-task';
 import {
-  addBatchUpdate,
-  batchReleaseSignal,
+  bookkeeping,
+  buildProgress,
+  countUnknownReason,
+  initialCampaignState,
+  preflight,
+  releaseBatch,
+  setInputHandlers,
+  tellRunFinished,
+} from './campaign-parts';
+import { leanCampaign } from './campaign-lean';
+import {
   cancelSignal,
-  closeInputUpdate,
+  LEAN_PROTOCOL,
   pauseSignal,
   progressQuery,
   resumeSignal,
@@ -40,22 +47,15 @@ import {
   type CampaignLimitSettings,
   type CampaignInput,
   type CampaignProgress,
-  type CampaignState,
   type OpenTaskEntry,
   type TaskInput,
 } from './definitions';
-import { callTaskWorkflowId, contactBatchWorkflowId, limiterWorkflowId } from './ids';
+import { callTaskWorkflowId, limiterWorkflowId } from './ids';
 import { shouldContinueAsNew } from './history';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attributes';
 
-const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
-const callbacks = proxyActivities<Activities>(CALLBACK);
-const unpod = proxyActivities<Activities>(POLLING);
-
-/** Ringing time allowed on top of the pipe's own cap on a call (max_call_duration_s). */
-const RING_ALLOWANCE_MS = 2 * 60_000;
-/** Distinct unknown end_reasons kept in the run's status. */
-const MAX_UNKNOWN_REASONS = 20;
+/** The patch that marks a run started on the lean protocol. */
+export const LEAN_CAMPAIGN_PATCH = 'lean-campaign';
 
 /** Children started in one go (one workflow task); keeps each activation small. */
 const START_CHUNK = 100;
@@ -69,25 +69,16 @@ interface OpenTask {
 }
 
 export async function campaignWorkflow(input: CampaignInput): Promise<CampaignProgress> {
+  // A continued run keeps its protocol (in its carried state); a new one speaks the lean protocol.
+  if (input.state)
+    return input.state.protocol === LEAN_PROTOCOL ? leanCampaign(input) : permitCampaign(input);
+  return patched(LEAN_CAMPAIGN_PATCH) ? leanCampaign(input) : permitCampaign(input);
+}
+
+/** The 0.2 protocol. */
+async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
   const nowIso = () => new Date().toISOString();
-  const s: CampaignCarriedState = input.state ?? {
-    announced: [],
-    totalBatches: null,
-    totalAnnounced: 0,
-    cursorBatch: 1,
-    queue: [],
-    queueSkipped: [],
-    open: [],
-    finals: { completed: 0, failed: 0, skipped: 0, expired: 0, canceled: 0 },
-    attempts: 0,
-    paused: false,
-    pausedReason: null,
-    unknownEndReasons: {},
-    cancel: null,
-    startedAt: nowIso(),
-    updatedAt: nowIso(),
-    continuedAsNew: 0,
-  };
+  const s: CampaignCarriedState = input.state ?? initialCampaignState(nowIso());
   const announced = new Set(s.announced);
   const open = new Map<string, OpenTask>(
     s.open.map(([id, status, rw, wd]) => [id, { status, retryWaiting: rw === 1, waitingDay: wd === 1 }]),
@@ -109,53 +100,26 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   const needsLoad = () => !s.cancel && !hasQueued() && announced.has(s.cursorBatch);
   const canStart = () => !s.paused && !s.cancel && open.size < input.window && hasQueued();
   const isDone = () => (s.cancel !== null || inputFinished()) && open.size === 0;
-  const finalsSum = () => Object.values(s.finals).reduce((a, b) => a + b, 0);
-
-  function state(): CampaignState {
-    if (s.cancel) return isDone() ? 'canceled' : 'canceling';
-    if (isDone()) return 'completed';
-    return s.paused ? 'paused' : 'running';
-  }
 
   function progress(): CampaignProgress {
     let ringing = 0;
     let active = 0;
     let retriesWaiting = 0;
-    let waitingForDailyBudget = 0;
+    let waitingDay = 0;
     for (const t of open.values()) {
-      if (t.waitingDay) waitingForDailyBudget++;
+      if (t.waitingDay) waitingDay++;
       if (t.status === 'ringing') ringing++;
       else if (t.status === 'active') active++;
       if (t.retryWaiting) retriesWaiting++;
     }
-    const finished = finalsSum();
-    // Contacts never started because the run was canceled count as canceled once it is over.
-    const notStarted = Math.max(0, s.totalAnnounced - finished - open.size);
-    const canceledUnstarted = s.cancel && isDone() ? notStarted : 0;
-    const pending = Math.max(0, s.totalAnnounced - finished - canceledUnstarted - ringing - active);
-    const elapsed = Date.now() - Date.parse(s.startedAt);
-    const remaining = s.totalAnnounced - finished - canceledUnstarted;
-    const eta =
-      finished > 0 && remaining > 0 && !s.cancel
-        ? new Date(Date.now() + (elapsed / finished) * remaining).toISOString()
-        : null;
-    return {
-      runId: input.runId,
-      accountId: input.accountId,
-      state: state(),
-      total: s.totalAnnounced,
-      inputClosed: s.totalBatches !== null,
-      counts: { pending, ringing, active, ...s.finals, canceled: s.finals.canceled + canceledUnstarted },
-      attempts: s.attempts,
+    return buildProgress(input, s, {
+      open: open.size,
+      ringing,
+      active,
       retriesWaiting,
-      waitingForDailyBudget,
-      startedAt: s.startedAt,
-      updatedAt: s.updatedAt,
-      eta,
-      continuedAsNew: s.continuedAsNew,
-      pausedReason: s.paused ? (s.pausedReason ?? null) : null,
-      unknownEndReasons: { ...s.unknownEndReasons },
-    };
+      waitingDay,
+      done: isDone(),
+    });
   }
 
   /** Tells the next chunk of untold tasks the run's control state; a task already closed is simply skipped. */
@@ -180,50 +144,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   // ---- handlers, before any await ----
   setHandler(progressQuery, progress);
-  setHandler(
-    addBatchUpdate,
-    ({ batchNo, contacts, skipped }) => {
-      if (batchNo < s.cursorBatch || announced.has(batchNo))
-        return { accepted: false, announced: s.totalAnnounced };
-      announced.add(batchNo);
-      s.totalAnnounced += contacts + skipped;
-      touch();
-      return { accepted: true, announced: s.totalAnnounced };
-    },
-    {
-      validator: ({ batchNo, contacts, skipped }) => {
-        if (!Number.isInteger(batchNo) || batchNo < 1)
-          throw new Error(`batchNo must be a positive integer, got ${batchNo}`);
-        if (!Number.isInteger(contacts) || contacts < 0 || !Number.isInteger(skipped) || skipped < 0) {
-          throw new Error('contacts and skipped must be non-negative integers');
-        }
-        if (s.totalBatches !== null && batchNo > s.totalBatches) {
-          throw new Error(`input is closed at ${s.totalBatches} batches; batch ${batchNo} is past the end`);
-        }
-      },
-    },
-  );
-  setHandler(
-    closeInputUpdate,
-    ({ totalBatches }) => {
-      s.totalBatches = totalBatches;
-      touch();
-      return { total: s.totalAnnounced };
-    },
-    {
-      validator: ({ totalBatches }) => {
-        if (!Number.isInteger(totalBatches) || totalBatches < 0)
-          throw new Error('totalBatches must be a non-negative integer');
-        for (let b = s.cursorBatch; b <= totalBatches; b++) {
-          if (!announced.has(b))
-            throw new Error(`batch ${b} was never announced; announce every batch before closing the input`);
-        }
-        if (s.totalBatches !== null && s.totalBatches !== totalBatches) {
-          throw new Error(`input already closed at ${s.totalBatches} batches`);
-        }
-      },
-    },
-  );
+  setInputHandlers(s, announced, touch);
   /** A pause by a person (no reason) or by the run itself, when Unpod refuses the whole account's dials. */
   function pause(reason: string | null): void {
     if (s.paused || s.cancel) return;
@@ -256,11 +177,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     if (e.attemptStarted) s.attempts++;
     if (e.blocked)
       pause(`Unpod refused calls for the whole account: ${e.blocked.message}; then resume the run`);
-    if (e.unknownEndReason) {
-      const known = s.unknownEndReasons ?? (s.unknownEndReasons = {});
-      if (e.unknownEndReason in known || Object.keys(known).length < MAX_UNKNOWN_REASONS)
-        known[e.unknownEndReason] = (known[e.unknownEndReason] ?? 0) + 1;
-    }
+    if (e.unknownEndReason) countUnknownReason(s, e.unknownEndReason);
     if (e.final) {
       open.delete(e.taskId);
       untold.delete(e.taskId);
@@ -320,16 +237,6 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     }
   }
 
-  async function releaseBatch(batchNo: number): Promise<void> {
-    try {
-      await getExternalWorkflowHandle(contactBatchWorkflowId(input.runId, batchNo)).signal(
-        batchReleaseSignal,
-      );
-    } catch (err) {
-      log.warn('could not release contact batch', { batchNo, error: String(err) });
-    }
-  }
-
   /** Tells the account limiter of this run's state; a paused or canceled run gives its place up at once. */
   async function tellLimiter(settings: CampaignLimitSettings): Promise<void> {
     try {
@@ -343,7 +250,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   }
 
   // Before anything is dialed: the pipe exists and can dial; its own cap on a call sets the hard cap.
-  if (!input.state) await preflight();
+  if (!input.state) await preflight(input, s, pause);
 
   // The account's limiter runs before any task asks it for a permit.
   if (!input.state) {
@@ -352,25 +259,6 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       { campaign: input.runId, weight: input.weight, cap: input.concurrencyCap ?? null, paused: s.paused },
       input.limits,
     );
-  }
-
-  async function preflight(): Promise<void> {
-    try {
-      const p = await unpod.preflight(input.call);
-      for (const w of p.warnings) log.warn('preflight', { warning: w });
-      s.hardCapMs =
-        input.policy.maxCallMs ??
-        (p.maxCallDurationS ? p.maxCallDurationS * 1000 + RING_ALLOWANCE_MS : undefined);
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.accountBlocked) {
-        const d = cause.details?.[0] as CreateFailureDetails | undefined;
-        pause(`the run cannot dial: ${d?.blockMessage ?? cause.message}; then resume the run`);
-        return;
-      }
-      // Unpod unreachable for the whole retry budget: dial anyway; each create will say what is wrong.
-      log.warn('preflight could not reach Unpod; going on', { error: String(err) });
-    }
   }
 
   // ---- main loop ----
@@ -400,7 +288,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       queue.push(...batch.contacts);
       announced.delete(batchNo);
       s.cursorBatch++;
-      await releaseBatch(batchNo);
+      await releaseBatch(input.runId, batchNo);
       continue;
     }
 
@@ -416,20 +304,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   }
 
   // Batches announced but never read (a canceled run) are released, so nothing stays open.
-  for (const b of announced) await releaseBatch(b);
+  for (const b of announced) await releaseBatch(input.runId, b);
   if (!s.cancel) await tellLimiter({ campaign: input.runId, done: true });
-  if (input.callbackUrl) {
-    try {
-      await callbacks.deliverCallback({
-        url: input.callbackUrl,
-        type: 'run.finished',
-        runId: input.runId,
-        progress: progress(),
-      });
-    } catch (err) {
-      log.warn('run callback not delivered', { url: input.callbackUrl, error: String(err) });
-    }
-  }
+  await tellRunFinished(input, progress());
   await condition(allHandlersFinished);
   return progress();
 }

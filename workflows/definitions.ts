@@ -6,6 +6,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
 import type { CampaignPolicy } from './policy';
 import type { Limits, LimiterState } from './limiter-core';
+import type { ShareState } from './account-shares';
+import type { PermitPool } from './permits';
 import type { CampaignTiming } from '../src/campaign/timing-options';
 
 // ---------- shared shapes ----------
@@ -98,6 +100,8 @@ export interface CampaignProgress {
   /** Set when the run paused itself (Unpod refused the account's dials): what happened and what to do. */
   pausedReason: string | null;
   unknownEndReasons: Record<string, number>;
+  /** Lean protocol: finished tasks by their last end_reason (normalised), for the outcomes view. */
+  endReasons?: Record<string, number>;
 }
 
 /** Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1]. */
@@ -126,6 +130,11 @@ export interface CampaignCarriedState {
   startedAt: string;
   updatedAt: string;
   continuedAsNew: number;
+  /** LEAN_PROTOCOL for runs started by 0.3 (absent: the 0.2 protocol). */
+  protocol?: number;
+  /** Lean: the run's share of the account's limits and the permits granted from it. */
+  pool?: PermitPool;
+  endReasons?: Record<string, number>;
 }
 
 export interface AttemptRecord {
@@ -160,6 +169,10 @@ export interface TaskInput {
   hardCapMs?: number;
   /** The campaign's timing, and when the run was created (a call_at before it counts as past). */
   timing?: CampaignTiming & { runCreatedAt: string };
+  /** LEAN_PROTOCOL for tasks of 0.3 runs (permits from the campaign, reports through the mailbox). */
+  protocol?: number;
+  /** Lean protocol: the first attempt's permit, granted by the campaign with the start. */
+  permit?: LeanPermit;
 }
 
 export interface TaskState {
@@ -259,9 +272,14 @@ export const batchReleaseSignal = defineSignal('release');
 export interface LimiterInput {
   accountId: string;
   limits?: Partial<Limits>;
-  /** Carried across continue-as-new. */
+  /** Carried across continue-as-new (0.2 protocol). */
   state?: LimiterState;
   continuedAsNew?: number;
+  /** Carried across continue-as-new (lean protocol); a 0.2 limiter hands over with `demands` when idle. */
+  shares?: ShareState;
+  demands?: CampaignDemand[];
+  /** Started anew while campaigns may hold shares of a limiter that is gone: hear from them before handing out. */
+  settleMs?: number;
 }
 export interface PermitRequestMessage {
   id: string;
@@ -300,6 +318,8 @@ export interface LimiterView {
   campaigns: LimiterState['campaigns'];
   stats: LimiterState['stats'] & { meanWaitMs: number };
   continuedAsNew: number;
+  /** Lean protocol: each campaign's share (slots, dials per window) and use. */
+  shares?: { campaign: string; slots: number; rate: number; held: number; wants: number; dayQuota: number }[];
 }
 export const permitRequestSignal = defineSignal<[PermitRequestMessage]>('permitRequest');
 /** The task dialed on its permit (sent when createCall returns). */
@@ -313,3 +333,80 @@ export const limiterStateQuery = defineQuery<LimiterView>('state');
 /** Limiter → task. */
 export const permitGrantedSignal = defineSignal<[PermitGrantMessage]>('permitGranted');
 export const permitWaitingSignal = defineSignal<[PermitWaitingMessage]>('permitWaiting');
+
+// ---------- the lean protocol (0.3): permits by the campaign, shares by the account ----------
+/**
+ * Runs started by 0.3 speak this protocol: the campaign grants its tasks' permits from a share of the account's
+ * limits, and tasks report to it through the worker's mailbox (a batched signal). Runs of 0.2 keep the old one.
+ */
+export const LEAN_PROTOCOL = 3;
+
+/** Task → campaign, batched by the worker's mailbox: one `taskReports` signal per campaign per flush. */
+export type TaskReport =
+  /** The task wants a permit for this attempt (a retry, or a first attempt that was not due at its start). */
+  | { kind: 'want'; taskId: string; id: string; countedDay: string | null }
+  /** The call was created at `at` (the worker's clock, after Unpod answered: at or after Unpod counted it). */
+  | { kind: 'dialed'; taskId: string; id: string; at: number }
+  /** The permit goes back: `unused` when nothing can have been dialed on it, else dialed at `dialedAt`. */
+  | { kind: 'release'; taskId: string; id: string; unused?: boolean; dialedAt?: number }
+  /** Unpod refused the whole account: the run pauses (the permit goes back unused). */
+  | { kind: 'blocked'; taskId: string; id: string; block: string; message: string }
+  /** An attempt ended and a retry waits: the permit goes back; `attempt` started a dial. */
+  | { kind: 'attemptEnded'; taskId: string; id: string; dialedAt?: number; endReason: string | null }
+  /** The task ended: the permit it held (if any) goes back. */
+  | {
+      kind: 'final';
+      taskId: string;
+      id?: string;
+      dialedAt?: number;
+      status: TaskStatus;
+      endReason: string | null;
+      attempts: number;
+      unknownEndReason?: string;
+    };
+export const taskReportsSignal = defineSignal<[TaskReport[]]>('taskReports');
+
+/** A permit from the campaign (lean protocol): dial by `dialBy` or not at all on it. */
+export interface LeanPermit {
+  id: string;
+  grantedAt: number;
+  dialBy: number;
+  /** The day this grant counted the task toward tasks/day (null: not counted: unlimited, or counted already). */
+  dayKey: string | null;
+}
+export const leanPermitSignal = defineSignal<[LeanPermit]>('leanPermit');
+
+/** Campaign → account limiter: what this run could use and holds now (a heartbeat too). */
+export interface CampaignDemand {
+  campaign: string;
+  /** The campaign workflow's id, where allocations go. */
+  workflowId: string;
+  /** Slots it could use now: held + waiting for one + contacts it could start. */
+  wants: number;
+  held: number;
+  /** Rate tokens held: permits not yet dialed and dials within the last window. */
+  tokens: number;
+  weight: number;
+  cap: number | null;
+  paused: boolean;
+  done: boolean;
+  /** The allocation seq it has applied (0: none yet), and that allocation's slots and rate. */
+  seenSeq: number;
+  allocSlots: number;
+  allocRate: number;
+  /** Tasks it counted today, by the limiter's day key; and how many more first attempts it could make now. */
+  day: { key: string; used: number } | null;
+  dayWants: number;
+  /** The limits it last heard, so that a limiter started anew does not fall back to defaults. */
+  limits?: Limits & { version: number };
+}
+/** Account limiter → campaign: its share. `rate` dials per window; `day.quota` tasks it may count that day. */
+export interface ShareAllocation {
+  seq: number;
+  slots: number;
+  rate: number;
+  day: { key: string; quota: number; resetAt: number } | null;
+  limits: Limits & { version: number };
+}
+export const campaignDemandSignal = defineSignal<[CampaignDemand]>('campaignDemand');
+export const shareAllocationSignal = defineSignal<[ShareAllocation]>('shareAllocation');

@@ -10,6 +10,8 @@ export const FAILURE_TYPES = {
   notFound: 'UnpodNotFound',
   /** A condition of the whole account (no number, agent unpublished, no runner, bad key): the run pauses. */
   accountBlocked: 'UnpodAccountBlocked',
+  /** The campaign's permit ran out before the dial (lean protocol): nothing was sent; ask for another. */
+  permitExpired: 'PermitExpired',
 } as const;
 
 export interface CreateFailureDetails {

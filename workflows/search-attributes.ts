@@ -9,6 +9,8 @@ export const CampaignAccount = defineSearchAttributeKey('CampaignAccount', Searc
 export const CampaignSpace = defineSearchAttributeKey('CampaignSpace', SearchAttributeType.KEYWORD);
 export const TaskStatus = defineSearchAttributeKey('TaskStatus', SearchAttributeType.KEYWORD);
 export const TaskEndReason = defineSearchAttributeKey('TaskEndReason', SearchAttributeType.KEYWORD);
+/** The contact's name, for search by name (set at the task's start). */
+export const TaskContactName = defineSearchAttributeKey('TaskContactName', SearchAttributeType.KEYWORD);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   CampaignRunId,
@@ -16,4 +18,5 @@ export const ALL_SEARCH_ATTRIBUTES = [
   CampaignSpace,
   TaskStatus,
   TaskEndReason,
+  TaskContactName,
 ];

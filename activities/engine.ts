@@ -1,0 +1,96 @@
+/**
+ * The engine's own bookkeeping against Temporal (lean protocol): start a campaign's task workflows in one go,
+ * deliver tasks' reports through the worker's mailbox, and make sure the account's limiter runs.
+ */
+import { activityInfo } from '@temporalio/activity';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { CampaignMailbox } from '../src/temporal/mailbox';
+import {
+  campaignDemandSignal,
+  type CampaignDemand,
+  type TaskInput,
+  type TaskReport,
+} from '../workflows/definitions';
+import { limiterWorkflowId } from '../workflows/ids';
+import type { Limits } from '../workflows/limiter-core';
+import { CampaignAccount, CampaignRunId, TaskContactName, TaskStatus } from '../workflows/search-attributes';
+
+export interface StartTasksInput {
+  tasks: { workflowId: string; input: TaskInput }[];
+}
+
+/** Starts this many at once: each start is one round trip to the server. */
+const START_CONCURRENCY = 25;
+
+export function createEngineActivities({
+  temporal,
+  mailbox,
+}: {
+  temporal: Client;
+  mailbox: CampaignMailbox;
+}) {
+  return {
+    /**
+     * Starts task workflows (their search attributes set at start, so a task needs no command for them). One
+     * already started counts as started: a retry of this activity after a partial success starts the rest.
+     */
+    async startTasks({ tasks }: StartTasksInput): Promise<{ started: number; already: number }> {
+      const taskQueue = activityInfo().taskQueue;
+      let started = 0;
+      let already = 0;
+      const queue = [...tasks];
+      await Promise.all(
+        Array.from({ length: Math.min(START_CONCURRENCY, queue.length) }, async () => {
+          for (let t = queue.shift(); t; t = queue.shift()) {
+            const c = t.input.contact;
+            const attrs: SearchAttributePair[] = [
+              { key: CampaignRunId, value: t.input.runId },
+              { key: CampaignAccount, value: t.input.accountId },
+              { key: TaskStatus, value: t.input.skip ? 'skipped' : 'pending' },
+            ];
+            if (c.name) attrs.push({ key: TaskContactName, value: c.name });
+            try {
+              await temporal.workflow.start('callTaskWorkflow', {
+                workflowId: t.workflowId,
+                taskQueue,
+                args: [t.input],
+                typedSearchAttributes: attrs,
+              });
+              started++;
+            } catch (err) {
+              if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+              already++;
+            }
+          }
+        }),
+      );
+      return { started, already };
+    },
+
+    /** A task's reports to its campaign, batched with other tasks' (a local activity: no history of its own). */
+    async reportToCampaign(campaignWorkflowId: string, reports: TaskReport[]): Promise<void> {
+      await mailbox.post(campaignWorkflowId, reports);
+    },
+
+    /**
+     * Makes sure the account's limiter runs and tells it of a campaign (signal-with-start: a workflow cannot
+     * start-or-signal by itself). `limits` apply only when this starts it; `settleMs` when the campaign had a share
+     * of a limiter that is gone (others may hold shares too: the new one hears from them first).
+     */
+    async ensureAccountLimiter(
+      accountId: string,
+      demand: CampaignDemand,
+      limits?: Partial<Limits>,
+      settleMs?: number,
+    ): Promise<void> {
+      await temporal.workflow.signalWithStart('accountLimiterWorkflow', {
+        workflowId: limiterWorkflowId(accountId),
+        taskQueue: activityInfo().taskQueue,
+        args: [{ accountId, limits, ...(settleMs ? { settleMs } : {}) }],
+        signal: campaignDemandSignal,
+        signalArgs: [demand],
+      });
+    },
+  };
+}

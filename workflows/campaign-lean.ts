@@ -1,0 +1,450 @@
+/**
+ * The campaign on the lean protocol (runs of 0.3). The account's limiter gives this run a share of the plan's
+ * limits (slots, dials per window, tasks it may count today: account-shares.ts), and the run grants its tasks'
+ * permits from it (permits.ts):
+ *
+ * - a contact due now is started with its first permit in its input, in one activity per chunk of starts, so its
+ *   first dial needs no message at all; a retry (or a contact due later) asks by report and is told by signal;
+ * - a task reports only what changes what others may do (a permit wanted, dialed, given back; an attempt's end;
+ *   its end) through the worker's mailbox, one batched signal per flush, so this run hears a few signals a
+ *   second however fast calls end, and a freed slot goes to the next task in the same workflow task;
+ * - pause and resume change only what this run grants, so nothing needs telling; a cancel is told to every open
+ *   task, in awaited chunks carried across continue-as-new.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  ApplicationFailure,
+} from '@temporalio/workflow';
+import type { Contact, SkippedContact } from '../src/contacts/contact';
+import {
+  bookkeeping,
+  buildProgress,
+  countUnknownReason,
+  initialCampaignState,
+  preflight,
+  releaseBatch,
+  setInputHandlers,
+  tellRunFinished,
+} from './campaign-parts';
+import {
+  campaignDemandSignal,
+  cancelSignal,
+  LEAN_PROTOCOL,
+  leanPermitSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  shareAllocationSignal,
+  taskCancelSignal,
+  taskReportsSignal,
+  type CampaignCarriedState,
+  type CampaignDemand,
+  type CampaignInput,
+  type CampaignProgress,
+  type LeanPermit,
+  type TaskInput,
+} from './definitions';
+import { callTaskWorkflowId, limiterWorkflowId, permitId } from './ids';
+import { shouldContinueAsNew } from './history';
+import { CampaignAccount, CampaignRunId, CampaignSpace } from './search-attributes';
+import { firstAttemptTime, planAttempt, windowZone } from './calling-window';
+import {
+  applyAllocation,
+  dialed,
+  emptyPool,
+  grant,
+  needsCount,
+  prune,
+  release,
+  room,
+  tokensHeld,
+  unwant,
+  want,
+} from './permits';
+import { DEMAND_HEARTBEAT_MS } from './account-shares';
+
+/** Tasks started in one activity (and grants sent in one go): keeps each workflow task small. */
+const START_CHUNK = 100;
+/** Cancels sent to tasks in one go, awaited before the next chunk. */
+const TELL_CHUNK = 100;
+/** A changed demand is told to the limiter at most this often. */
+const DEMAND_MIN_INTERVAL_MS = 1_000;
+/** A limiter started anew waits this long to hear from every campaign that may hold a share. */
+const SETTLE_MS = DEMAND_HEARTBEAT_MS + 5_000;
+
+interface OpenTask {
+  retryWaiting: boolean;
+}
+
+export async function leanCampaign(input: CampaignInput): Promise<CampaignProgress> {
+  const nowIso = () => new Date().toISOString();
+  const s: CampaignCarriedState = input.state ?? initialCampaignState(nowIso());
+  s.protocol = LEAN_PROTOCOL;
+  const pool = (s.pool ??= emptyPool());
+  const endReasons = (s.endReasons ??= {});
+  const announced = new Set(s.announced);
+  const open = new Map<string, OpenTask>(s.open.map(([id, , rw]) => [id, { retryWaiting: rw === 1 }]));
+  const untold = new Set<string>(s.untold ?? []);
+  const queue: Contact[] = s.queue;
+  const queueSkipped: SkippedContact[] = s.queueSkipped;
+  const selfId = workflowInfo().workflowId;
+  const cap = input.concurrencyCap ?? null;
+  let dirty = true;
+  const touch = () => {
+    s.updatedAt = nowIso();
+    dirty = true;
+  };
+
+  const hasQueued = () => queue.length + queueSkipped.length > 0;
+  const inputFinished = () => s.totalBatches !== null && s.cursorBatch > s.totalBatches && !hasQueued();
+  const needsLoad = () => !s.cancel && !hasQueued() && announced.has(s.cursorBatch);
+  const isDone = () => (s.cancel !== null || inputFinished()) && open.size === 0;
+
+  // ---- demand to the account's limiter ----
+  let lastDemandAt = 0;
+  let lastDemandSig = '';
+  let heartbeatDue = false;
+  function demand(done = false): CampaignDemand {
+    const startable =
+      s.paused || s.cancel ? 0 : hasQueued() || !inputFinished() ? Math.max(0, input.window - open.size) : 0;
+    const wants = pool.held.length + (s.paused || s.cancel ? 0 : pool.waiting.length) + startable;
+    const now = Date.now();
+    const r = room(pool, now, cap);
+    const day = pool.alloc?.day;
+    const needCount =
+      pool.waiting.filter((w) => needsCount(pool, now, w[2] || null)).length +
+      Math.min(startable, queue.length);
+    const dayWants = pool.alloc?.limits.tasksPerDay == null ? 0 : Math.max(0, needCount - r.dayLeft);
+    return {
+      campaign: input.runId,
+      workflowId: selfId,
+      wants,
+      held: pool.held.length,
+      tokens: tokensHeld(pool),
+      weight: input.weight ?? 1,
+      cap,
+      paused: s.paused,
+      done,
+      seenSeq: pool.alloc?.seq ?? 0,
+      allocSlots: pool.alloc?.slots ?? 0,
+      allocRate: pool.alloc?.rate ?? 0,
+      day: day && pool.day?.[0] === day.key ? { key: day.key, used: pool.day[1] } : null,
+      dayWants: dayWants > 0 ? dayWants + 10 : 0,
+      ...(pool.alloc ? { limits: pool.alloc.limits } : {}),
+    };
+  }
+  const signature = (d: CampaignDemand) =>
+    [Math.min(d.wants, pool.alloc?.limits.concurrency ?? d.wants), d.paused, d.dayWants > 0, d.seenSeq].join(
+      '|',
+    );
+  const demandDue = () =>
+    lastDemandAt === 0 ||
+    heartbeatDue ||
+    (Date.now() - lastDemandAt >= DEMAND_MIN_INTERVAL_MS && signature(demand()) !== lastDemandSig);
+
+  async function sendDemand(done = false): Promise<void> {
+    const d = demand(done);
+    lastDemandAt = Date.now();
+    lastDemandSig = signature(d);
+    heartbeatDue = false;
+    try {
+      await getExternalWorkflowHandle(limiterWorkflowId(input.accountId)).signal(campaignDemandSignal, d);
+    } catch {
+      if (done) return;
+      // Not running (first run of the account, or someone ended it): start it. One that replaces a limiter
+      // this run had a share of first hears from the other campaigns, which may hold shares of the old one.
+      await bookkeeping.ensureAccountLimiter(
+        input.accountId,
+        d,
+        input.limits,
+        pool.alloc ? SETTLE_MS : undefined,
+      );
+    }
+  }
+
+  // ---- handlers, before any await ----
+  setHandler(progressQuery, progress);
+  setInputHandlers(s, announced, touch);
+  function pause(reason: string | null): void {
+    if (s.paused || s.cancel) return;
+    s.paused = true;
+    s.pausedReason = reason;
+    touch();
+  }
+  setHandler(pauseSignal, () => pause(null));
+  setHandler(resumeSignal, () => {
+    if (!s.paused || s.cancel) return;
+    s.paused = false;
+    s.pausedReason = null;
+    touch();
+  });
+  setHandler(cancelSignal, ({ hangup }) => {
+    if (s.cancel) return;
+    s.cancel = { hangup };
+    pool.waiting = [];
+    for (const id of open.keys()) untold.add(id);
+    touch();
+  });
+  setHandler(shareAllocationSignal, (a) => {
+    if (applyAllocation(pool, a)) touch();
+  });
+  setHandler(taskReportsSignal, (reports) => {
+    const now = Date.now();
+    for (const r of reports) {
+      switch (r.kind) {
+        case 'want':
+          if (open.has(r.taskId) && !s.cancel) want(pool, r.id, r.taskId, r.countedDay);
+          break;
+        case 'dialed':
+          dialed(pool, r.id, r.at);
+          break;
+        case 'release':
+          if (!release(pool, r.id, now, r)) pool.waiting = pool.waiting.filter((w) => w[0] !== r.id);
+          break;
+        case 'blocked':
+          release(pool, r.id, now, { unused: true });
+          pause(`Unpod refused calls for the whole account: ${r.message}; then resume the run`);
+          break;
+        case 'attemptEnded': {
+          release(pool, r.id, now, r.dialedAt ? { dialedAt: r.dialedAt } : {});
+          s.attempts++;
+          const t = open.get(r.taskId);
+          if (t) t.retryWaiting = true;
+          break;
+        }
+        case 'final': {
+          if (r.id) release(pool, r.id, now, r.dialedAt ? { dialedAt: r.dialedAt } : {});
+          unwant(pool, r.taskId);
+          if (!open.delete(r.taskId)) break; // a duplicate changes nothing
+          untold.delete(r.taskId);
+          if (r.dialedAt) s.attempts++;
+          if (r.status in s.finals) s.finals[r.status as keyof typeof s.finals]++;
+          const reason = r.endReason ?? 'NONE';
+          endReasons[reason] = (endReasons[reason] ?? 0) + 1;
+          if (r.unknownEndReason) countUnknownReason(s, r.unknownEndReason);
+          break;
+        }
+      }
+    }
+    touch();
+  });
+
+  function progress(): CampaignProgress {
+    let retriesWaiting = 0;
+    for (const [id, t] of open) if (t.retryWaiting && !pool.held.some((h) => h[1] === id)) retriesWaiting++;
+    const now = Date.now();
+    const r = room(pool, now, cap);
+    const dayBlocked = pool.alloc?.limits.tasksPerDay != null && r.dayLeft === 0;
+    return buildProgress(input, s, {
+      open: open.size,
+      ringing: 0,
+      active: pool.held.length,
+      retriesWaiting,
+      waitingDay: dayBlocked
+        ? pool.waiting.filter((w) => needsCount(pool, now, w[2] || null)).length +
+          (s.paused || s.cancel ? 0 : Math.min(queue.length, Math.max(0, input.window - open.size)))
+        : 0,
+      done: isDone(),
+    });
+  }
+
+  if (!input.state) {
+    upsertSearchAttributes([
+      { key: CampaignRunId, value: input.runId },
+      { key: CampaignAccount, value: input.accountId },
+      { key: CampaignSpace, value: input.spaceToken },
+    ]);
+    await preflight(input, s, pause);
+  }
+
+  // The demand's heartbeat: one timer a period, not one per wake of the main loop.
+  void (async () => {
+    for (;;) {
+      await sleep(DEMAND_HEARTBEAT_MS);
+      heartbeatDue = true;
+    }
+  })();
+
+  /** Whether a contact may be dialed now (its call time and window), so it is started with a permit. */
+  function dueNow(c: Contact, now: number): boolean {
+    const first = firstAttemptTime(c.callAt, now, Date.parse(input.createdAt), input.pastCallAt);
+    if (first.kind !== 'at' || first.atMs > now) return false;
+    const plan = planAttempt({
+      window: input.callingWindow,
+      zone: windowZone(c.timezone, input.timezone),
+      earliestMs: now,
+      deadlineMs: input.deadline ? Date.parse(input.deadline) : undefined,
+    });
+    return plan.kind === 'at' && plan.atMs <= now;
+  }
+
+  function taskInput(c: Contact, extra: Partial<TaskInput>): TaskInput {
+    return {
+      runId: input.runId,
+      campaignWorkflowId: selfId,
+      accountId: input.accountId,
+      contact: c,
+      call: input.call,
+      policy: input.policy,
+      callbackUrl: input.callbackUrl,
+      hardCapMs: s.hardCapMs,
+      protocol: LEAN_PROTOCOL,
+      timing: {
+        callingWindow: input.callingWindow,
+        timezone: input.timezone,
+        deadline: input.deadline,
+        pastCallAt: input.pastCallAt,
+        runCreatedAt: input.createdAt,
+      },
+      ...extra,
+    };
+  }
+
+  async function tellCancelChunk(): Promise<void> {
+    const ids = [...untold].slice(0, TELL_CHUNK);
+    const cancel = s.cancel!;
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await getExternalWorkflowHandle(id).signal(taskCancelSignal, cancel);
+        } catch (err) {
+          log.warn('could not signal task', { taskId: id, error: String(err) });
+        }
+      }),
+    );
+    for (const id of ids) untold.delete(id);
+  }
+
+  /**
+   * Grants what the share allows: waiting tasks first (signals), then new contacts (started with a permit).
+   * True when a chunk was full, so there may be more to grant at once.
+   */
+  async function grantAndStart(): Promise<boolean> {
+    const now = Date.now();
+    prune(pool, now);
+    const grants: [string, LeanPermit][] = [];
+    const starts: { workflowId: string; input: TaskInput }[] = [];
+    if (!s.paused && !s.cancel && pool.alloc) {
+      for (let i = 0; i < pool.waiting.length && grants.length < START_CHUNK;) {
+        const [id, taskId, counted] = pool.waiting[i]!;
+        const g = grant(pool, { id, taskId, countedDay: counted || null }, now, cap);
+        if (g) {
+          pool.waiting.splice(i, 1);
+          grants.push([taskId, g]);
+          continue;
+        }
+        const r = room(pool, now, cap);
+        if (r.slots < 1 || r.tokens < 1) break;
+        i++; // held back by the day's budget only: a retry counted today behind it may still go
+      }
+      while (starts.length < START_CHUNK && open.size < input.window && queue.length > 0) {
+        const c = queue[0]!;
+        const workflowId = callTaskWorkflowId(input.runId, c.phone);
+        let permit: LeanPermit | undefined;
+        if (dueNow(c, now)) {
+          permit =
+            grant(pool, { id: permitId(workflowId, 1), taskId: workflowId, countedDay: null }, now, cap) ??
+            undefined;
+          if (!permit) break;
+        }
+        queue.shift();
+        if (open.has(workflowId)) {
+          if (permit) release(pool, permit.id, now, { unused: true });
+          continue;
+        }
+        open.set(workflowId, { retryWaiting: false });
+        starts.push({ workflowId, input: taskInput(c, permit ? { permit } : {}) });
+      }
+    }
+    // Skipped rows get a task of their own (their record), counted here: they report nothing.
+    while (starts.length < START_CHUNK && !s.cancel && queueSkipped.length > 0) {
+      const sk = queueSkipped.shift()!;
+      const workflowId = callTaskWorkflowId(
+        input.runId,
+        sk.phone,
+        sk.skipReason === 'duplicate' ? sk.line : undefined,
+      );
+      s.finals.skipped++;
+      starts.push({
+        workflowId,
+        input: taskInput(sk, { skip: { reason: sk.skipReason, detail: sk.skipDetail } }),
+      });
+    }
+    if (grants.length === 0 && starts.length === 0) return false;
+    await Promise.all([
+      ...grants.map(async ([taskId, g]) => {
+        try {
+          await getExternalWorkflowHandle(taskId).signal(leanPermitSignal, g);
+        } catch (err) {
+          // The task is gone (terminated): its permit is free again.
+          log.warn('could not deliver a permit; released', { taskId, error: String(err) });
+          release(pool, g.id, Date.now(), { unused: true });
+          open.delete(taskId);
+        }
+      }),
+      starts.length ? bookkeeping.startTasks({ tasks: starts }) : Promise.resolve(),
+    ]);
+    return grants.length >= START_CHUNK || starts.length >= START_CHUNK;
+  }
+
+  // ---- main loop ----
+  for (;;) {
+    const now = Date.now();
+    const r = room(pool, now, cap);
+    const work = pool.waiting.length > 0 || queue.length > 0;
+    // Woken by reports, allocations and control; by time only when a rate token frees with work waiting, or
+    // when a changed demand has waited out its interval.
+    const wakes: number[] = [];
+    if (work && !s.paused && r.tokens === 0 && r.tokenAt !== null) wakes.push(r.tokenAt);
+    if (lastDemandAt > 0 && signature(demand()) !== lastDemandSig)
+      wakes.push(lastDemandAt + DEMAND_MIN_INTERVAL_MS);
+    const wakeMs = wakes.length ? Math.max(1, Math.min(...wakes) - now) : undefined;
+    await condition(
+      () => isDone() || dirty || untold.size > 0 || needsLoad() || shouldContinueAsNew() || heartbeatDue,
+      wakeMs,
+    );
+    dirty = false;
+    if (isDone()) break;
+    if (shouldContinueAsNew()) {
+      await condition(allHandlersFinished);
+      s.announced = [...announced];
+      s.untold = [...untold];
+      s.open = [...open].map(([id, t]) => [id, 'pending', t.retryWaiting ? 1 : 0]);
+      s.continuedAsNew++;
+      await continueAsNew<typeof leanCampaign>({ ...input, state: s });
+    }
+    if (untold.size > 0) {
+      await tellCancelChunk();
+      continue;
+    }
+    if (needsLoad()) {
+      const batchNo = s.cursorBatch;
+      const batch = await bookkeeping.loadBatch(input.runId, batchNo);
+      if (batch.batchNo !== batchNo)
+        throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
+      queueSkipped.push(...batch.skipped);
+      queue.push(...batch.contacts);
+      announced.delete(batchNo);
+      s.cursorBatch++;
+      await releaseBatch(input.runId, batchNo);
+      dirty = true;
+    }
+    if (await grantAndStart()) dirty = true;
+    if (demandDue()) await sendDemand();
+  }
+
+  // Batches announced but never read (a canceled run) are released, so nothing stays open.
+  for (const b of announced) await releaseBatch(input.runId, b);
+  await sendDemand(true);
+  await tellRunFinished(input, progress());
+  await condition(allHandlersFinished);
+  return progress();
+}
