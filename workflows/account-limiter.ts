@@ -42,38 +42,14 @@ import {
   request,
   setCampaign,
   withdraw,
-  type Limits,
   type PumpResult,
+  validateLimits,
 } from './limiter-core';
 import { shouldContinueAsNew } from './history';
 import { allocate, hear, initialShares, nextWake, dayOf } from './account-shares';
 
 /** The patch that marks a limiter started on the lean protocol. */
 export const LEAN_LIMITER_PATCH = 'lean-limiter';
-
-function validateLimits(l: Partial<Limits>): void {
-  const positive = (name: keyof Limits) => {
-    const v = l[name];
-    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-      throw new Error(`${name} must be a positive integer, got ${String(v)}`);
-    }
-  };
-  positive('callsPerMinute');
-  positive('concurrency');
-  positive('windowMs');
-  if (l.tasksPerDay !== undefined && l.tasksPerDay !== null) positive('tasksPerDay');
-  if (l.dayMs !== undefined && l.dayMs !== null) positive('dayMs');
-  if (l.reserved !== undefined && (!Number.isInteger(l.reserved) || l.reserved < 0)) {
-    throw new Error(`reserved must be a non-negative integer, got ${String(l.reserved)}`);
-  }
-  if (l.timezone !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: l.timezone });
-    } catch {
-      throw new Error(`timezone '${l.timezone}' is not an IANA zone`);
-    }
-  }
-}
 
 export async function accountLimiterWorkflow(input: LimiterInput): Promise<void> {
   // Carried state says which protocol a continued limiter speaks; a new one speaks the lean protocol.
@@ -136,7 +112,14 @@ async function sharesLimiter(input: LimiterInput): Promise<void> {
         served: 0,
         paused: c.paused,
       })),
-      stats: { granted: 0, released: 0, expired: 0, withdrawn: 0, waitMsTotal: 0, meanWaitMs: 0 },
+      stats: {
+        granted: (s.totals?.granted ?? 0) + s.campaigns.reduce((a, c) => a + (c.granted ?? 0), 0),
+        released: (s.totals?.released ?? 0) + s.campaigns.reduce((a, c) => a + (c.released ?? 0), 0),
+        expired: (s.totals?.expired ?? 0) + s.campaigns.reduce((a, c) => a + (c.expired ?? 0), 0),
+        withdrawn: 0,
+        waitMsTotal: 0,
+        meanWaitMs: 0,
+      },
       continuedAsNew,
       shares: s.campaigns.map((c) => ({
         campaign: c.id,

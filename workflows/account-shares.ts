@@ -35,6 +35,9 @@ export interface ShareEntry {
   usableRate: number;
   day: { key: string; quota: number; used: number };
   dayWants: number;
+  expired?: number;
+  granted?: number;
+  released?: number;
 }
 
 /** Plain data: carried across continue-as-new. */
@@ -44,9 +47,13 @@ export interface ShareState {
   /** Rate given up by a campaign, free for the others from `at`: [amount, at]. */
   returns: [number, number][];
   seq: number;
+  /** Campaigns that said they are done: a late demand of theirs never brings them back. [id, at] */
+  gone: [string, number][];
   /** Until then, a limiter started anew hands out no more than campaigns report holding (others may report). */
   settleUntil: number;
   stats: { allocations: number; demands: number; dropped: number };
+  /** Permit counts of campaigns that are done (theirs are summed from their demands while they run). */
+  totals?: { granted: number; released: number; expired: number };
 }
 
 /** A campaign not heard of for this long is gone (terminated without saying so): its share is taken back. */
@@ -59,6 +66,7 @@ export function initialShares(limits: VersionedLimits, settleUntil = 0): ShareSt
     limits,
     campaigns: [],
     returns: [],
+    gone: [],
     seq: 0,
     settleUntil,
     stats: { allocations: 0, demands: 0, dropped: 0 },
@@ -77,11 +85,19 @@ function capacity(l: Limits): number {
 export function hear(s: ShareState, d: CampaignDemand, now: number): void {
   s.stats.demands++;
   if (d.limits && d.limits.version > s.limits.version) s.limits = { ...d.limits };
+  s.gone ??= [];
+  if (s.gone.some(([id]) => id === d.campaign)) return;
   let c = s.campaigns.find((x) => x.id === d.campaign);
   if (d.done) {
+    s.gone.push([d.campaign, now]);
+    if (s.gone.length > 500) s.gone = s.gone.slice(-500);
     if (c) {
       // What it dialed in the last window still counts for one window; the rest of its rate is free now.
       if (d.tokens > 0) s.returns.push([d.tokens, now + s.limits.windowMs]);
+      const t = (s.totals ??= { granted: 0, released: 0, expired: 0 });
+      t.granted += d.granted ?? 0;
+      t.released += d.released ?? 0;
+      t.expired += d.expired ?? 0;
       s.campaigns = s.campaigns.filter((x) => x !== c);
     }
     return;
@@ -119,6 +135,9 @@ export function hear(s: ShareState, d: CampaignDemand, now: number): void {
     lastHeard: now,
     dayWants: d.dayWants,
     workflowId: d.workflowId,
+    expired: d.expired ?? 0,
+    granted: d.granted ?? 0,
+    released: d.released ?? 0,
   });
   if (d.seenSeq >= c.sentSeq && d.seenSeq > c.seenSeq) {
     // It applied our last allocation: what it gave up is free, but for its tokens beyond its new rate (dials
@@ -271,7 +290,15 @@ export function allocate(s: ShareState, now: number): { to: string; alloc: Share
         seq: s.seq,
         slots: c.slots,
         rate: c.rate,
-        day: l.tasksPerDay === null ? null : { key: day.key, quota: c.day.quota, resetAt: day.resetAt },
+        day:
+          l.tasksPerDay === null
+            ? null
+            : {
+                key: day.key,
+                quota: c.day.quota,
+                resetAt: day.resetAt,
+                full: cs.reduce((a, x) => a + Math.max(x.day.quota, x.day.used), 0) >= l.tasksPerDay,
+              },
         limits: { ...l },
       },
     });

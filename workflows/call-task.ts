@@ -422,7 +422,6 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       attempt: number,
       permit: LeanPermit,
     ): Promise<Placed | { kind: 'again'; waitMs: number; sentAt?: number }> {
-      const sentAt = Date.now();
       try {
         const snapshot = await placing.createCall({
           idempotencyKey: callIdempotencyKey(taskId, attempt),
@@ -457,16 +456,18 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
           return { kind: 'rejected', message: cause.message };
         const waitMs = Math.max(details?.retryAfterMs ?? 0, 1_000);
         if (details?.placed === 'no') return { kind: 'again', waitMs };
-        // No answer, a 5xx, or the worker died mid-request: a call may exist. Look before anything else.
+        // No answer, a 5xx, or the worker died mid-request: a call may exist. Look before anything else (from
+        // when the request gave up: a slow create may land after it).
         const found = await finding.findPlacedCall({
           taskWorkflowId: taskId,
           attempt,
           pipeId: input.call.pipeId,
           toNumber: contact.phone,
-          sentAtMs: sentAt,
+          sentAtMs: Date.now(),
         });
         if (found) return { kind: 'created', snapshot: found };
-        return { kind: 'again', waitMs, sentAt };
+        // None landed; Unpod may still have counted the request: as a dial now, the latest it can have been.
+        return { kind: 'again', waitMs, sentAt: Date.now() };
       }
     }
 

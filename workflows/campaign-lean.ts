@@ -61,15 +61,21 @@ import {
   dialed,
   emptyPool,
   grant,
+  leaseEnd,
   needsCount,
   prune,
   release,
   room,
+  today,
   tokensHeld,
   unwant,
   want,
 } from './permits';
 import { DEMAND_HEARTBEAT_MS } from './account-shares';
+import { DEFAULT_HARD_CAP_MS } from './call-task';
+
+/** A held permit's lease past the hard cap on its call (as the 0.2 limiter's): margin for the end to be seen. */
+const LEASE_MARGIN_MS = 2 * 60_000;
 
 /** Tasks started in one activity (and grants sent in one go): keeps each workflow task small. */
 const START_CHUNK = 100;
@@ -97,6 +103,8 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   const queueSkipped: SkippedContact[] = s.queueSkipped;
   const selfId = workflowInfo().workflowId;
   const cap = input.concurrencyCap ?? null;
+  const hardCapMs = () => s.hardCapMs ?? input.policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
+  const leaseMs = () => hardCapMs() + input.policy.pollIntervalMs + Math.min(LEASE_MARGIN_MS, hardCapMs());
   let dirty = true;
   const touch = () => {
     s.updatedAt = nowIso();
@@ -137,14 +145,25 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       allocSlots: pool.alloc?.slots ?? 0,
       allocRate: pool.alloc?.rate ?? 0,
       day: day && pool.day?.[0] === day.key ? { key: day.key, used: pool.day[1] } : null,
+      expired: pool.expired ?? 0,
+      granted: pool.granted ?? 0,
+      released: pool.released ?? 0,
       dayWants: dayWants > 0 ? dayWants + 10 : 0,
       ...(pool.alloc ? { limits: pool.alloc.limits } : {}),
     };
   }
+  // What the limiter must hear of: a change in what this run could use, and the moment it is back within a cut
+  // share (its slots and tokens then go to the others).
   const signature = (d: CampaignDemand) =>
-    [Math.min(d.wants, pool.alloc?.limits.concurrency ?? d.wants), d.paused, d.dayWants > 0, d.seenSeq].join(
-      '|',
-    );
+    [
+      Math.min(d.wants, pool.alloc?.limits.concurrency ?? d.wants),
+      d.paused,
+      d.dayWants > 0,
+      d.seenSeq,
+      d.expired,
+      d.held > d.allocSlots,
+      d.tokens > d.allocRate,
+    ].join('|');
   const demandDue = () =>
     lastDemandAt === 0 ||
     heartbeatDue ||
@@ -242,7 +261,9 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     for (const [id, t] of open) if (t.retryWaiting && !pool.held.some((h) => h[1] === id)) retriesWaiting++;
     const now = Date.now();
     const r = room(pool, now, cap);
-    const dayBlocked = pool.alloc?.limits.tasksPerDay != null && r.dayLeft === 0;
+    // Held back by the day only when the account's whole day is handed out, not while a quota is on its way.
+    const share = pool.alloc?.day;
+    const dayBlocked = share?.full === true && r.dayLeft === 0 && share.key === today(pool, now)?.key;
     return buildProgress(input, s, {
       open: open.size,
       ringing: 0,
@@ -329,7 +350,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
    */
   async function grantAndStart(): Promise<boolean> {
     const now = Date.now();
-    prune(pool, now);
+    prune(pool, now, leaseMs());
     const grants: [string, LeanPermit][] = [];
     const starts: { workflowId: string; input: TaskInput }[] = [];
     if (!s.paused && !s.cancel && pool.alloc) {
@@ -406,6 +427,8 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     if (work && !s.paused && r.tokens === 0 && r.tokenAt !== null) wakes.push(r.tokenAt);
     if (lastDemandAt > 0 && signature(demand()) !== lastDemandSig)
       wakes.push(lastDemandAt + DEMAND_MIN_INTERVAL_MS);
+    // A permit whose task vanished is taken back at its lease's end.
+    if (pool.held.length) wakes.push(Math.min(...pool.held.map((h) => leaseEnd(h, leaseMs()))));
     const wakeMs = wakes.length ? Math.max(1, Math.min(...wakes) - now) : undefined;
     await condition(
       () => isDone() || dirty || untold.size > 0 || needsLoad() || shouldContinueAsNew() || heartbeatDue,

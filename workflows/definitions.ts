@@ -399,13 +399,18 @@ export interface CampaignDemand {
   dayWants: number;
   /** The limits it last heard, so that a limiter started anew does not fall back to defaults. */
   limits?: Limits & { version: number };
+  /** Permits it granted, got back, and took back unreleased (their task vanished), for the limiter's stats. */
+  expired?: number;
+  granted?: number;
+  released?: number;
 }
 /** Account limiter → campaign: its share. `rate` dials per window; `day.quota` tasks it may count that day. */
 export interface ShareAllocation {
   seq: number;
   slots: number;
   rate: number;
-  day: { key: string; quota: number; resetAt: number } | null;
+  /** `full`: the account's whole day is handed out (so a run at its quota waits for the next day). */
+  day: { key: string; quota: number; resetAt: number; full: boolean } | null;
   limits: Limits & { version: number };
 }
 export const campaignDemandSignal = defineSignal<[CampaignDemand]>('campaignDemand');

@@ -29,6 +29,31 @@ export interface Limits {
   dayMs: number | null;
 }
 
+/** Throws, naming the field, on a limit that is not a positive integer or a zone that is not an IANA zone. */
+export function validateLimits(l: Partial<Limits>): void {
+  const positive = (name: keyof Limits) => {
+    const v = l[name];
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+      throw new Error(`${name} must be a positive integer, got ${String(v)}`);
+    }
+  };
+  positive('callsPerMinute');
+  positive('concurrency');
+  positive('windowMs');
+  if (l.tasksPerDay !== undefined && l.tasksPerDay !== null) positive('tasksPerDay');
+  if (l.dayMs !== undefined && l.dayMs !== null) positive('dayMs');
+  if (l.reserved !== undefined && (!Number.isInteger(l.reserved) || l.reserved < 0)) {
+    throw new Error(`reserved must be a non-negative integer, got ${String(l.reserved)}`);
+  }
+  if (l.timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: l.timezone });
+    } catch {
+      throw new Error(`timezone '${l.timezone}' is not an IANA zone`);
+    }
+  }
+}
+
 export const PLANS = {
   free: { callsPerMinute: 5, tasksPerDay: 50, concurrency: 2 },
   pro: { callsPerMinute: 60, tasksPerDay: 5000, concurrency: 10 },

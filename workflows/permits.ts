@@ -35,6 +35,11 @@ export interface PermitPool {
   /** Tasks this run counted on the limiter's current day: [dayKey, used]. */
   day: [string, number] | null;
   alloc: ShareAllocation | null;
+  /** Permits taken back unreleased (their task vanished: terminated, say). */
+  expired?: number;
+  /** Permits granted and given back, for the account's stats. */
+  granted?: number;
+  released?: number;
 }
 
 export function emptyPool(): PermitPool {
@@ -45,14 +50,31 @@ function dayOf(l: Limits, at: number) {
   return dayWindow(at, { dayMs: l.dayMs ?? undefined, epoch: 0, timezone: l.timezone });
 }
 
-/** Moves time on: a permit past its dialBy and unreported counts as dialed then; old dials leave the window. */
-export function prune(p: PermitPool, now: number): void {
+/**
+ * When a held permit is taken back unreleased: `leaseMs` after its dial (the reported one, else its dialBy, the
+ * latest it can have been), by which time its task has hung up at the hard cap. Counting from the dial, never
+ * from the grant, so a slot is never given twice while a late-dialed call may still be live.
+ */
+export function leaseEnd(h: HeldPermit, leaseMs: number): number {
+  return (h[3] || h[4]) + leaseMs;
+}
+
+/**
+ * Moves time on: a permit past its dialBy and unreported counts as dialed then; a permit past its lease is taken
+ * back; old dials leave the window.
+ */
+export function prune(p: PermitPool, now: number, leaseMs = Infinity): void {
   const windowMs = p.alloc?.limits.windowMs ?? 60_000;
   for (const h of p.held) {
     if (h[3] === 0 && now > h[4]) {
       h[3] = h[4];
       p.dials.push(h[4]);
     }
+  }
+  const expired = p.held.filter((h) => leaseEnd(h, leaseMs) <= now);
+  if (expired.length) {
+    p.held = p.held.filter((h) => leaseEnd(h, leaseMs) > now);
+    p.expired = (p.expired ?? 0) + expired.length;
   }
   const from = now - windowMs;
   if (p.dials.some((d) => d <= from)) p.dials = p.dials.filter((d) => d > from);
@@ -132,6 +154,7 @@ export function grant(
     } else if (d.resetAt - now < edge) return null;
   }
   p.held.push([req.id, req.taskId, now, 0, dialBy, dayKey ?? '']);
+  p.granted = (p.granted ?? 0) + 1;
   return { id: req.id, grantedAt: now, dialBy, dayKey };
 }
 
@@ -156,6 +179,7 @@ export function release(
   const i = p.held.findIndex((x) => x[0] === id);
   if (i < 0) return false;
   const h = p.held.splice(i, 1)[0]!;
+  p.released = (p.released ?? 0) + 1;
   if (h[3] === 0 && !opts.unused) p.dials.push(opts.dialedAt ?? Math.min(now, h[4]));
   // Never dialed: the task was not counted that day after all (Unpod counts a task at its create).
   if (h[3] === 0 && opts.unused && h[5] !== '' && p.day?.[0] === h[5]) p.day[1] = Math.max(0, p.day[1] - 1);

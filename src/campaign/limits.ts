@@ -12,9 +12,15 @@ import {
   PLANS,
   type Limits,
   type PlanName,
+  validateLimits,
 } from '../../workflows/limiter-core';
 
 export { PLANS, type PlanName };
+
+/** Limits that cannot be set: the message names the field. */
+export class LimitsError extends Error {
+  override name = 'LimitsError';
+}
 
 /** Mean call length assumed by estimates when none is given: two minutes. */
 export const DEFAULT_MEAN_CALL_MS = 120_000;
@@ -35,6 +41,12 @@ export async function setLimits(
   accountId: string,
   patch: Partial<Limits>,
 ): Promise<Limits> {
+  // Checked before anything starts: a limiter started with a zone that is not one could never run.
+  try {
+    validateLimits(patch);
+  } catch (err) {
+    throw new LimitsError((err as Error).message);
+  }
   const workflowId = limiterWorkflowId(accountId);
   await client.workflow.start('accountLimiterWorkflow', {
     workflowId,

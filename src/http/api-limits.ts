@@ -6,7 +6,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
-import { limiterState, planLimits, setLimits } from '../campaign/limits';
+import { LimitsError, limiterState, planLimits, setLimits } from '../campaign/limits';
 import { DEFAULT_LIMITS, type Limits } from '../../workflows/limiter-core';
 import { limitsPatchSchema } from './api-console-schemas';
 import { spaceParamsSchema } from './api-schemas';
@@ -74,6 +74,8 @@ export const apiLimitsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (a
       await setLimits(temporal, taskQueue, account, patch);
     } catch (err) {
       // The limiter's validator refused the limits (e.g. reserved >= concurrency): its message says why.
+      if (err instanceof LimitsError)
+        throw new BadRequestError('invalid_limits', `invalid limits: ${err.message}`);
       if (err instanceof WorkflowUpdateFailedError)
         throw new BadRequestError('invalid_limits', `invalid limits: ${err.cause?.message ?? err.message}`);
       throw err;

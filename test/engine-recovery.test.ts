@@ -1,0 +1,162 @@
+/**
+ * The engine heals itself (issue "A self-healing, lean engine"): each scenario in its test's name, against a real
+ * Temporal dev server and the simulator, which counts every limit violation the way Unpod would refuse it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { getProgress } from '../src/campaign/run-queries';
+import { limiterState, setLimits } from '../src/campaign/limits';
+import { createCallActivities } from '../activities/calls';
+import { CallWatcher } from '../src/unpod/call-watcher';
+import { FAILURE_TYPES } from '../workflows/failures';
+import { limiterWorkflowId } from '../workflows/ids';
+import type { CampaignProgress } from '../workflows/definitions';
+import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+
+async function waitForEnd(stack: TestStack, runId: string, timeoutMs: number): Promise<CampaignProgress> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await getProgress(stack.env.client, runId);
+    if (p.state === 'completed' || p.state === 'canceled') return p;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${JSON.stringify(p)}`);
+    await delay(100);
+  }
+}
+
+describe('tasks per day, counted on each day a task dials', () => {
+  let stack: TestStack;
+  const DAY = 3_000;
+  before(async () => {
+    stack = await startTestStack({
+      speed: 1000,
+      dayMs: DAY,
+      accounts: [
+        {
+          apiKey: 'sim_test_key',
+          accountId: 'acct',
+          callsPerMinute: 10_000,
+          concurrency: 100,
+          tasksPerDay: 1,
+        },
+      ],
+    });
+  });
+  after(() => stack?.close());
+
+  it('a retry dialed on the next day counts toward that day: one task a day, never two (no 429 from Unpod)', async () => {
+    await delay(DAY - (Date.now() % DAY) + 50); // at the start of a day
+    const retried = contact('+14155571001', 2); // no answer, then answered
+    stack.simulator.script(retried.phone, [
+      { endReason: 'NO_ANSWER', ringMs: 50, talkMs: 0 },
+      { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 },
+    ]);
+    const other = contact('+14155571002', 3);
+    stack.simulator.script(other.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 }]);
+    const runId = await stack.run([retried, other], {
+      limits: { tasksPerDay: 1, dayMs: DAY, callsPerMinute: 10_000, concurrency: 100 },
+      // The retry is due early on the next day, when the other contact is due too.
+      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: DAY } },
+      window: 2,
+    });
+    const p = await waitForEnd(stack, runId, 30_000);
+    assert.equal(p.counts.completed, 2);
+    const ledger = stack.simulator.ledger();
+    assert.deepEqual(ledger.violations, [], 'Unpod never had to refuse a task for the day');
+    const tasksPerDay = new Map<number, Set<string>>();
+    for (const d of ledger.dials) {
+      const day = Math.floor(Date.parse(d.created_at) / DAY);
+      tasksPerDay.set(day, (tasksPerDay.get(day) ?? new Set()).add(d.to_number));
+    }
+    assert.ok(
+      [...tasksPerDay.values()].every((s) => s.size === 1),
+      JSON.stringify([...tasksPerDay]),
+    );
+    assert.equal(ledger.dials.length, 3);
+  });
+});
+
+describe('the account limiter can be lost', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({
+      speed: 50,
+      accounts: [
+        {
+          apiKey: 'sim_test_key',
+          accountId: 'acct',
+          callsPerMinute: 10_000,
+          concurrency: 2,
+          tasksPerDay: 100_000,
+        },
+      ],
+    });
+  });
+  after(() => stack?.close());
+
+  it('a limiter terminated mid-run: the run still finishes within the limits, and the new limiter keeps the limits set live', async () => {
+    const account = `acct_${stack.taskQueue}`;
+    await setLimits(stack.env.client, stack.taskQueue, account, {
+      concurrency: 2,
+      callsPerMinute: 10_000,
+      tasksPerDay: null,
+    });
+    const contacts = Array.from({ length: 8 }, (_, i) => {
+      const c = contact(`+1415557200${i}`, i + 2);
+      stack.simulator.script(c.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 1_000, talkMs: 20_000 }]);
+      return c;
+    });
+    const runId = await stack.run(contacts, { window: 8 });
+    for (let i = 0; i < 200 && stack.simulator.ledger().dials.length < 2; i++) await delay(50);
+    await stack.env.client.workflow
+      .getHandle(limiterWorkflowId(account))
+      .terminate('test: the limiter is lost');
+    const p = await waitForEnd(stack, runId, 90_000);
+    assert.equal(p.counts.completed, 8, 'every contact called');
+    assert.deepEqual(stack.simulator.ledger().violations, [], 'never more than 2 calls at once');
+    const view = await limiterState(stack.env.client, account);
+    assert.ok(view, 'a new limiter runs');
+    assert.equal(view.limits.concurrency, 2, 'the limits set live, not the defaults');
+    assert.equal(view.limits.tasksPerDay, null);
+  });
+
+  it('limits with a zone that is not one are refused, naming the field, and no limiter is started with them', async () => {
+    const account = `acct_zone_${stack.taskQueue}`;
+    await assert.rejects(
+      setLimits(stack.env.client, stack.taskQueue, account, { timezone: 'Mars/Olympus_Mons' }),
+      /timezone/,
+    );
+    await assert.rejects(
+      stack.env.client.workflow.getHandle(limiterWorkflowId(account)).describe(),
+      WorkflowNotFoundError,
+    );
+  });
+
+  it('a permit that ran out before its dial (a create retried too late) sends nothing to Unpod', async () => {
+    const { createCall } = createCallActivities({
+      unpod: stack.unpod,
+      watcher: new CallWatcher(stack.unpod),
+    });
+    const before = stack.simulator.ledger().dials.length;
+    const err = await new MockActivityEnvironment()
+      .run(createCall, {
+        taskWorkflowId: 'task-late',
+        runId: 'R0',
+        attempt: 1,
+        pipeId: 'pipe_test',
+        toNumber: '+14155573001',
+        data: {},
+        idempotencyKey: 'k',
+        permit: { id: 'task-late#1.1', dialBy: Date.now() - 1, campaignWorkflowId: 'campaign-none' },
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.permitExpired, String(err));
+    assert.equal(stack.simulator.ledger().dials.length, before, 'no call was placed');
+  });
+});
