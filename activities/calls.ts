@@ -249,25 +249,46 @@ export function createCallActivities({
      * call it watches at once. Heartbeats, so a worker that dies hands the watch to another within the
      * heartbeat timeout; never gives up by itself (Unpod down for an hour only delays the answer).
      */
+    /**
+     * Waits for the call's end through the watcher. `until` (epoch ms): answers null then if the call is still
+     * live (the task's hard cap), so the workflow needs no timer beside it.
+     */
     async awaitCallEnd(input: {
       callId: string;
       pipeId?: string;
       intervalMs?: number;
-    }): Promise<CallSnapshot> {
-      const signal = cancellationSignal();
+      until?: number;
+    }): Promise<CallSnapshot | null> {
+      const cancelled = cancellationSignal();
+      const stop = new AbortController();
+      const onCancel = () => stop.abort(cancelled.reason);
+      cancelled.addEventListener('abort', onCancel);
       const beat = setInterval(() => heartbeat(), 5_000);
       heartbeat();
+      let capTimer: NodeJS.Timeout | undefined;
+      const cap =
+        input.until === undefined
+          ? new Promise<never>(() => undefined)
+          : new Promise<null>((resolve) => {
+              capTimer = setTimeout(() => resolve(null), Math.max(0, input.until! - Date.now()));
+            });
       try {
-        const call = await watcher.watch(input.callId, {
-          pipeId: input.pipeId,
-          intervalMs: input.intervalMs,
-          signal,
-        });
-        return toCallSnapshot(call);
+        const call = await Promise.race([
+          watcher.watch(input.callId, {
+            pipeId: input.pipeId,
+            intervalMs: input.intervalMs,
+            signal: stop.signal,
+          }),
+          cap,
+        ]);
+        return call ? toCallSnapshot(call) : null;
       } catch (err) {
         throw cutOff() ?? readFailure(err);
       } finally {
         clearInterval(beat);
+        clearTimeout(capTimer);
+        cancelled.removeEventListener('abort', onCancel);
+        stop.abort('the watch is over'); // stops watching the call if the cap came first
       }
     },
 

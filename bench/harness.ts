@@ -418,6 +418,40 @@ export async function runHistories(
   return { campaignRuns, limiterRuns, others, othersMax, listed, othersEvents };
 }
 
+/** Workflow tasks completed in a run's history, and a count of its events by type. */
+export async function historyCounts(
+  client: Client,
+  h: HistorySize,
+): Promise<{ wfts: number; byType: Map<string, number> }> {
+  const history = await client.workflow.getHandle(h.workflowId, h.runId).fetchHistory();
+  const byType = new Map<string, number>();
+  let wfts = 0;
+  for (const e of history.events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes != null) wfts++;
+    const attr = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof typeof e] != null);
+    const name = attr?.replace(/EventAttributes$/, '') ?? 'unknown';
+    byType.set(name, (byType.get(name) ?? 0) + 1);
+  }
+  return { wfts, byType };
+}
+
+/** The workflow that took the most signals, and how many a second over the run's wall time (guidance: ~5/s). */
+export function busiestSignals(
+  all: HistorySize[],
+  counts: { byType: Map<string, number> }[],
+  wallMs: number,
+): string {
+  const byId = new Map<string, number>();
+  all.forEach((x, i) =>
+    byId.set(
+      x.workflowId,
+      (byId.get(x.workflowId) ?? 0) + (counts[i]!.byType.get('workflowExecutionSignaled') ?? 0),
+    ),
+  );
+  const [id, n] = [...byId].reduce((a, b) => (b[1] > a[1] ? b : a), ['-', 0]);
+  return `${(n / (wallMs / 1000)).toFixed(2)}/s (${id.split('-')[0]}, ${n} signals)`;
+}
+
 export function largest(h: HistorySize[]): HistorySize | undefined {
   return h.reduce<HistorySize | undefined>((a, b) => (!a || b.events > a.events ? b : a), undefined);
 }

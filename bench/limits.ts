@@ -15,7 +15,7 @@ import { minimumMakespan } from '../workflows/limiter-core';
 import { TEMPORAL_SERVER_VERSION } from '../src/temporal/cluster';
 import { MAX_CAMPAIGN_WINDOW } from '../src/temporal/server-limits';
 import { contact, FAST_POLICY, startTestStack } from '../test/helpers/stack';
-import { sharedBenchCluster } from './harness';
+import { busiestSignals, historyCounts, runHistories, sharedBenchCluster, type HistorySize } from './harness';
 
 interface Scenario {
   name: string;
@@ -125,6 +125,14 @@ async function runScenario(sc: Scenario, index: number) {
       }
     }
     latencies.sort((a, b) => a - b);
+    // Signals into the busiest workflow (a campaign or the account's limiter), over the makespan.
+    const runs: HistorySize[] = [];
+    for (const [i, runId] of runIds.entries()) {
+      const h = await runHistories(stack.env.client, { runId, accountId: `acct_${stack.taskQueue}` });
+      runs.push(...h.campaignRuns, ...(i === 0 ? h.limiterRuns : []));
+    }
+    const counts = await Promise.all(runs.map((x) => historyCounts(stack.env.client, x)));
+    const busiest = busiestSignals(runs, counts, makespanMs);
 
     const n = sc.campaigns * sc.contactsPerCampaign;
     const issueMin = minimumMakespan(n, { ...limits, reserved: 0 }, sc.callMs).ms;
@@ -146,6 +154,7 @@ async function runScenario(sc: Scenario, index: number) {
       'p99 ms': percentile(latencies, 99),
       dials: ledger.dials.length,
       violations: ledger.violations.length,
+      'busiest workflow: signals/s in': busiest,
     };
   } finally {
     await stack.close();

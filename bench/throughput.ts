@@ -8,11 +8,12 @@
  * `--cluster`: on the multi-service server with PostgreSQL (src/temporal/cluster.ts) instead of the dev server;
  * server CPU is then the four services' and PostgreSQL's.
  */
-import type { Client } from '@temporalio/client';
 import type { UnpodClient } from '../src/unpod';
 import {
   answeredPhone,
   benchStackOptions,
+  busiestSignals,
+  historyCounts,
   cpuSeconds,
   mapLimit,
   numberFlag,
@@ -55,23 +56,6 @@ function kindOf(workflowId: string): 'campaign' | 'limiter' | 'batch' | 'task' {
   if (workflowId.startsWith('limiter-')) return 'limiter';
   if (workflowId.startsWith('task-')) return 'task';
   return workflowId.includes('-batch-') ? 'batch' : 'campaign';
-}
-
-/** Workflow tasks completed in a run's history, and a count of its events by type. */
-async function historyCounts(
-  client: Client,
-  h: HistorySize,
-): Promise<{ wfts: number; byType: Map<string, number> }> {
-  const history = await client.workflow.getHandle(h.workflowId, h.runId).fetchHistory();
-  const byType = new Map<string, number>();
-  let wfts = 0;
-  for (const e of history.events ?? []) {
-    if (e.workflowTaskCompletedEventAttributes != null) wfts++;
-    const attr = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof typeof e] != null);
-    const name = attr?.replace(/EventAttributes$/, '') ?? 'unknown';
-    byType.set(name, (byType.get(name) ?? 0) + 1);
-  }
-  return { wfts, byType };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -120,6 +104,7 @@ export async function run(args: string[]): Promise<void> {
       for (const [t, c] of counts[i]!.byType) k.byType.set(t, (k.byType.get(t) ?? 0) + c);
       kinds.set(kindOf(x.workflowId), k);
     });
+    const busiest = busiestSignals(all, counts, r.wallMs);
     const peakRss = await stack.worker!.stop();
 
     const b = await baseline(stack.unpod, n, concurrency);
@@ -151,6 +136,7 @@ export async function run(args: string[]): Promise<void> {
         'workflow tasks per contact': (wfts / n).toFixed(2),
         workflows: `${all.length} (${h.campaignRuns.length} campaign runs, ${h.limiterRuns.length} limiter runs, ${h.listed} tasks+batches)`,
         'worker peak RSS': `${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+        'busiest workflow: signals/s in': busiest,
       },
     ]);
     console.log('');

@@ -49,17 +49,18 @@ describe('tasks per day, counted on each day a task dials', () => {
 
   it('a retry dialed on the next day counts toward that day: one task a day, never two (no 429 from Unpod)', async () => {
     await delay(DAY - (Date.now() % DAY) + 50); // at the start of a day
-    const retried = contact('+14155571001', 2); // no answer, then answered
+    const dayOne = Date.now() - (Date.now() % DAY);
+    const retried = contact('+14155571001', 2); // no answer on day 1, its retry due early on day 2
     stack.simulator.script(retried.phone, [
       { endReason: 'NO_ANSWER', ringMs: 50, talkMs: 0 },
       { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 },
     ]);
-    const other = contact('+14155571002', 3);
+    // Due later on day 1, when the day is spent: it goes first thing on day 2.
+    const other = contact('+14155571002', 3, { callAt: new Date(dayOne + 1_000).toISOString() });
     stack.simulator.script(other.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 }]);
     const runId = await stack.run([retried, other], {
       limits: { tasksPerDay: 1, dayMs: DAY, callsPerMinute: 10_000, concurrency: 100 },
-      // The retry is due early on the next day, when the other contact is due too.
-      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: DAY } },
+      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: Math.round(DAY * 1.1) } },
       window: 2,
     });
     const p = await waitForEnd(stack, runId, 30_000);

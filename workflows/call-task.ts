@@ -170,10 +170,22 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
   }
 
   function setStatus(status: TaskStatus): void {
+    // Lean: one upsert per change, the end reason with it (0.2 upserts as it always did).
+    if (lean && state.status === status && !endReasonUnsaid) return;
     state.status = status;
     state.updatedAt = nowIso();
+    if (lean && endReasonUnsaid) {
+      endReasonUnsaid = false;
+      upsertSearchAttributes([
+        { key: TaskStatusKey, value: status },
+        { key: TaskEndReason, value: state.endReason ?? 'UNKNOWN' },
+      ]);
+      return;
+    }
     upsertSearchAttributes([{ key: TaskStatusKey, value: status }]);
   }
+  /** Lean: an attempt's end_reason not yet in the search attributes (it goes with the next status). */
+  let endReasonUnsaid = false;
 
   /** The last attempt's end_reason when the policy table does not know it (the campaign counts them). */
   let unknownEndReason: string | undefined;
@@ -493,22 +505,41 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       let result: { snapshot: CallSnapshot; by: NonNullable<AttemptRecord['endedBy']> } | null = null;
       let watchFailed: string | null = null;
       const scope = new CancellationScope();
-      const watch = scope.run(() =>
-        watching.awaitCallEnd({ callId, pipeId: input.call.pipeId, intervalMs: policy.pollIntervalMs }),
-      );
-      watch.then(
-        (snapshot) => void (result ??= { snapshot, by: 'watch' }),
-        (err: unknown) => void (watchFailed = String(err)),
-      );
+      /** Lean: the watch itself answers null at `until` (the cap), so the task needs no timer of its own. */
+      let capReached = false;
+      const startWatch = (until?: number) => {
+        const watch = scope.run(() =>
+          watching.awaitCallEnd({
+            callId,
+            pipeId: input.call.pipeId,
+            intervalMs: policy.pollIntervalMs,
+            ...(until !== undefined ? { until } : {}),
+          }),
+        );
+        watch.then(
+          (snapshot) => {
+            if (snapshot) result ??= { snapshot, by: 'watch' };
+            else capReached = true;
+          },
+          (err: unknown) => void (watchFailed = String(err)),
+        );
+      };
       let capAt = Date.now() + hardCapMs;
+      startWatch(lean ? capAt : undefined);
+      const past = () => (lean ? capReached : Date.now() >= capAt);
       let capHit = false;
       let hungUpForCancel = false;
       const cancelNeedsHangup = () => cancel?.hangup === true && !hungUpForCancel;
       try {
         while (!result) {
           await condition(
-            () => result !== null || watchFailed !== null || hinted.has(callId) || cancelNeedsHangup(),
-            Math.max(1, capAt - Date.now()),
+            () =>
+              result !== null ||
+              watchFailed !== null ||
+              hinted.has(callId) ||
+              cancelNeedsHangup() ||
+              capReached,
+            lean ? undefined : Math.max(1, capAt - Date.now()),
           );
           if (result) break;
           if (hinted.delete(callId)) {
@@ -537,7 +568,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
             result = { snapshot: unseen('CALL_END_NOT_SEEN'), by: 'unknown' };
             break;
           }
-          if (Date.now() >= capAt && !capHit) {
+          if (past() && !capHit) {
             // The watch may only be late (its worker died and the next has not taken it yet): read first.
             const now = await readCall(() => polling.getCall(callId));
             if (now && isTerminal(now.status)) {
@@ -555,9 +586,13 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
               break;
             }
             capAt = Date.now() + END_GRACE_MS;
+            if (lean) {
+              capReached = false;
+              startWatch(capAt);
+            }
             continue;
           }
-          if (Date.now() >= capAt && capHit) {
+          if (past() && capHit) {
             result = { snapshot: unseen('CALL_HARD_CAP_EXCEEDED'), by: 'hard-cap' };
             break;
           }
@@ -709,7 +744,8 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       state.summary = snap.summary ?? state.summary;
       state.recordingUrl = snap.recordingUrl ?? state.recordingUrl;
       state.cost = snap.cost ?? state.cost;
-      upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
+      if (lean) endReasonUnsaid = true;
+      else upsertSearchAttributes([{ key: TaskEndReason, value: snap.endReason ?? 'UNKNOWN' }]);
 
       const { outcome, known } = classifyEndReason(snap.endReason);
       if (!known) {
