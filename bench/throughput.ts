@@ -21,7 +21,6 @@ import {
   runCampaign,
   runHistories,
   startBenchStack,
-  type HistorySize,
   settingsText,
   type Row,
 } from './harness';

@@ -362,6 +362,20 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       return cancel ? null : 'go';
     }
 
+    /** What a create of this attempt's call sends (the markers in `data` find it again). */
+    const createInput = (attempt: number) => ({
+      idempotencyKey: callIdempotencyKey(taskId, attempt),
+      taskWorkflowId: taskId,
+      runId: input.runId,
+      attempt,
+      pipeId: input.call.pipeId,
+      agentId: input.call.agentId,
+      fromNumber: input.call.fromNumber,
+      toNumber: contact.phone,
+      instructions: contact.instructions,
+      data: contact.metadata,
+    });
+
     /**
      * Places the attempt's call exactly once. A create that failed without an answer may have placed it: the next
      * step is to look for it by its markers (after it must have landed), and only if none is found to create again.
@@ -387,18 +401,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
           return { kind: 'rejected', message: 'Unpod did not take the call for 6 hours of tries' };
         let waitMs = backoffMs;
         try {
-          const snapshot = await placing.createCall({
-            idempotencyKey: callIdempotencyKey(taskId, attempt),
-            taskWorkflowId: taskId,
-            runId: input.runId,
-            attempt,
-            pipeId: input.call.pipeId,
-            agentId: input.call.agentId,
-            fromNumber: input.call.fromNumber,
-            toNumber: contact.phone,
-            instructions: contact.instructions,
-            data: contact.metadata,
-          });
+          const snapshot = await placing.createCall(createInput(attempt));
           return { kind: 'created', snapshot };
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
@@ -436,16 +439,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     ): Promise<Placed | { kind: 'again'; waitMs: number; sentAt?: number }> {
       try {
         const snapshot = await placing.createCall({
-          idempotencyKey: callIdempotencyKey(taskId, attempt),
-          taskWorkflowId: taskId,
-          runId: input.runId,
-          attempt,
-          pipeId: input.call.pipeId,
-          agentId: input.call.agentId,
-          fromNumber: input.call.fromNumber,
-          toNumber: contact.phone,
-          instructions: contact.instructions,
-          data: contact.metadata,
+          ...createInput(attempt),
           permit: { id: permit.id, dialBy: permit.dialBy, campaignWorkflowId: input.campaignWorkflowId },
         });
         return { kind: 'created', snapshot };

@@ -21,7 +21,6 @@ import {
   sleep,
   upsertSearchAttributes,
   workflowInfo,
-  ApplicationFailure,
 } from '@temporalio/workflow';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
 import {
@@ -29,6 +28,7 @@ import {
   buildProgress,
   countUnknownReason,
   initialCampaignState,
+  loadNextBatch,
   preflight,
   releaseBatch,
   setInputHandlers,
@@ -449,15 +449,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       continue;
     }
     if (needsLoad()) {
-      const batchNo = s.cursorBatch;
-      const batch = await bookkeeping.loadBatch(input.runId, batchNo);
-      if (batch.batchNo !== batchNo)
-        throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
-      queueSkipped.push(...batch.skipped);
-      queue.push(...batch.contacts);
-      announced.delete(batchNo);
-      s.cursorBatch++;
-      await releaseBatch(input.runId, batchNo);
+      await loadNextBatch(input, s, announced);
       dirty = true;
     }
     if (await grantAndStart()) dirty = true;

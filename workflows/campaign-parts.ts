@@ -143,6 +143,23 @@ export async function releaseBatch(runId: string, batchNo: number): Promise<void
   }
 }
 
+/** Reads the next announced batch into the queues and lets its holder go. */
+export async function loadNextBatch(
+  input: CampaignInput,
+  s: CampaignCarriedState,
+  announced: Set<number>,
+): Promise<void> {
+  const batchNo = s.cursorBatch;
+  const batch = await bookkeeping.loadBatch(input.runId, batchNo);
+  if (batch.batchNo !== batchNo)
+    throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
+  s.queueSkipped.push(...batch.skipped);
+  s.queue.push(...batch.contacts);
+  announced.delete(batchNo);
+  s.cursorBatch++;
+  await releaseBatch(input.runId, batchNo);
+}
+
 export async function tellRunFinished(input: CampaignInput, progress: CampaignProgress): Promise<void> {
   if (!input.callbackUrl) return;
   try {

@@ -17,7 +17,6 @@ import {
   patched,
   upsertSearchAttributes,
   workflowInfo,
-  ApplicationFailure,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
@@ -27,6 +26,7 @@ import {
   buildProgress,
   countUnknownReason,
   initialCampaignState,
+  loadNextBatch,
   preflight,
   releaseBatch,
   setInputHandlers,
@@ -280,15 +280,7 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
     }
 
     if (needsLoad()) {
-      const batchNo = s.cursorBatch;
-      const batch = await bookkeeping.loadBatch(input.runId, batchNo);
-      if (batch.batchNo !== batchNo)
-        throw ApplicationFailure.nonRetryable(`batch ${batchNo} holds batch ${batch.batchNo}`);
-      queueSkipped.push(...batch.skipped);
-      queue.push(...batch.contacts);
-      announced.delete(batchNo);
-      s.cursorBatch++;
-      await releaseBatch(input.runId, batchNo);
+      await loadNextBatch(input, s, announced);
       continue;
     }
 
