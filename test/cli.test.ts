@@ -14,7 +14,8 @@ import { controlRun } from '../src/campaign/run-control';
 import { contact, startTestStack, type TestStack } from './helpers/stack';
 
 const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'unpod-campaigns.js');
+// The sources, as `npm run cli` runs them (test/package.test.ts runs the installed package's bin).
+const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
 
 interface Ran {
@@ -27,7 +28,7 @@ interface Ran {
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, DEBUG: '', TEMPORAL_ADDRESS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

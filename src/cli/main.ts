@@ -2,11 +2,11 @@
  * unpod-campaigns: the command line. `unpod-campaigns --help` lists the commands.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { loadConfig, type Config } from '../config/config';
+import { packageVersion } from '../config/package-root';
 import { resolvePolicy } from '../campaign/policy-file';
 import { parseRunState, parseTaskStatus, type RunState } from '../campaign/run-queries';
 import type { RunSettings } from '../campaign/start-run';
@@ -119,16 +119,6 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   } finally {
     await client.connection.close();
   }
-}
-
-function packageVersion(): string {
-  // src/cli/ and dist/src/cli/ both sit below the package root.
-  for (const up of ['../..', '../../..']) {
-    const file = path.join(__dirname, up, 'package.json');
-    if (fs.existsSync(file))
-      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
 }
 
 /** An option parser from a parse function that throws: commander reports the message as one line. */
