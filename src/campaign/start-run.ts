@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ContactBatch } from '../contacts/contact';
 import { executeUpdateRetrying } from '../temporal/update';
-import { addBatchUpdate, closeInputUpdate, type CampaignInput } from '../../workflows/definitions';
+import {
+  addBatchUpdate,
+  closeInputUpdate,
+  type CampaignInput,
+  type RunSettings,
+} from '../../workflows/definitions';
+
+/** startRun's settings (defined with the workflow contracts; bench/ and others import it from here). */
+export type { RunSettings };
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
@@ -15,8 +23,6 @@ import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/s
 export function newRunId(): string {
   return `R${randomUUID().replace(/-/g, '')}`;
 }
-
-export type RunSettings = Omit<CampaignInput, 'runId' | 'state' | 'createdAt'> & { runId?: string };
 
 export interface StartedRun {
   runId: string;

@@ -28,9 +28,16 @@ import {
   type CreateRunOptions,
   type ValidationReport,
 } from './api-schemas';
-import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-context';
 import { executionStatusOf } from '../campaign/run-queries';
-import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, withLiveEta } from './api-views';
+import {
+  loadRun,
+  loadRunFromInfo,
+  runsOfSpaceQuery,
+  stateOf,
+  toV2Run,
+  withLiveEta,
+} from '../campaign/run-views';
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
 import { runOptionExtras, type RunOptionExtras } from './api-run-options';

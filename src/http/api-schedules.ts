@@ -21,7 +21,7 @@ import {
 } from '../schedules/schedules';
 import { createScheduleBodySchema, scheduleParamsSchema } from './api-console-schemas';
 import { spaceParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 import { BadRequestError, ConflictError, NotFoundError } from './errors';
 
 function toHttp(err: unknown): unknown {

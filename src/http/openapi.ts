@@ -9,7 +9,6 @@ import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { z } from 'zod';
 import { json, queryParams, ref, RUN, schema, SPACE, type Json } from './openapi-parts';
 import {
-  callbackEventSchema,
   cancelBodySchema,
   createdRunEnvelopeSchema,
   createRunFormSchema,
@@ -24,6 +23,7 @@ import {
   tasksEnvelopeSchema,
   v2ErrorSchema,
 } from './api-schemas';
+import { callbackEventSchema } from '../campaign/run-view-schemas';
 import { consolePaths, consoleSchemas } from './openapi-console';
 
 const errors = (...codes: number[]): Json =>
