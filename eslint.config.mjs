@@ -6,6 +6,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 /** The folders below activities/, the worker, the HTTP server and the CLI: domain code and boundaries. */
 const LOWER = [
+  './src/errors',
   './src/config',
   './src/net',
   './src/contacts',
@@ -58,6 +59,12 @@ export default tseslint.config(
               target: LOWER,
               from: ['./activities', './src/worker', './src/http', './src/cli', './src/simulator'],
               message: 'a lower layer imports a higher one (README, "Code map")',
+            },
+            {
+              target: './src/errors',
+              from: ['./src', './activities', './workflows'],
+              except: ['./errors'],
+              message: 'src/errors/ is the bottom of src/: it imports nothing of the project',
             },
             {
               target: './activities',

@@ -16,20 +16,20 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId } from '../../workflows/ids';
+import { AppError } from '../errors';
 import { classifyEndReason } from '../../workflows/policy';
 import { getProgress, listTasks, RunNotFoundError } from './run-queries';
 import { startRun, type RunSettings, type StartedRun } from './start-run';
 
 /** The run is in a state that does not allow the action (e.g. pausing a completed run). */
-export class RunStateError extends Error {
+export class RunStateError extends AppError<'run_state_conflict'> {
   override readonly name = 'RunStateError';
-  readonly code = 'RUN_STATE_CONFLICT';
   constructor(
     readonly runId: string,
     readonly state: CampaignState,
     message: string,
   ) {
-    super(message);
+    super('run_state_conflict', message, { details: { state } });
   }
 }
 

@@ -12,14 +12,15 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId, isRunId } from '../../workflows/ids';
+import { AppError } from '../errors';
 import { DEFAULT_LIMITS, minimumMakespan, type Limits } from '../../workflows/limiter-core';
 import { DEFAULT_MEAN_CALL_MS, limiterState } from './limits';
 
-export class RunNotFoundError extends Error {
+export class RunNotFoundError extends AppError<'run_not_found'> {
   override readonly name = 'RunNotFoundError';
-  readonly code = 'RUN_NOT_FOUND';
   constructor(readonly runId: string) {
     super(
+      'run_not_found',
       isRunId(runId)
         ? `run ${runId} not found`
         : `run ${runId} not found: a run id is R followed by 32 hex digits, e.g. R40fe5eface1511f082ac156368e7acc4`,
@@ -58,9 +59,11 @@ export function parseRunState(value: string, flag = '--status'): RunState {
 }
 
 /** A bad filter value; the CLI prints it as one line. */
-export class RunQueryError extends Error {
+export class RunQueryError extends AppError<'invalid_argument'> {
   override readonly name = 'RunQueryError';
-  readonly code = 'INVALID_QUERY';
+  constructor(message: string) {
+    super('invalid_argument', message);
+  }
 }
 
 export async function getProgress(client: Client, runId: string): Promise<CampaignProgress> {

@@ -13,11 +13,14 @@ import {
 import type { CampaignTiming } from '../../workflows/definitions';
 import type { DeadlineSpec } from '../../workflows/scheduled-input';
 import { parseDuration } from '../contacts/durations';
+import { AppError } from '../errors';
 import { parseCallAt } from '../contacts/validate';
 
-export class TimingOptionError extends Error {
+export class TimingOptionError extends AppError<'invalid_options'> {
   override readonly name = 'TimingOptionError';
-  readonly code = 'INVALID_TIMING_OPTION';
+  constructor(message: string) {
+    super('invalid_options', message);
+  }
 }
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;

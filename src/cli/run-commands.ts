@@ -23,13 +23,7 @@ import {
   toExportRow,
   type RunState,
 } from '../campaign/run-queries';
-import {
-  controlRun,
-  retryRun,
-  RunStateError,
-  type ControlAction,
-  type RetryWhich,
-} from '../campaign/run-control';
+import { controlRun, retryRun, type ControlAction, type RetryWhich } from '../campaign/run-control';
 import type { CampaignProgress, TaskStatus } from '../../workflows/definitions';
 import { progressLine, progressTable, table } from './output';
 import { CliError } from './errors';
@@ -284,12 +278,7 @@ export async function controlCommand(
   action: ControlAction,
   hangup = false,
 ): Promise<void> {
-  try {
-    await controlRun(client, runId, action, hangup);
-  } catch (err) {
-    if (err instanceof RunStateError) throw new CliError(err.message);
-    throw err;
-  }
+  await controlRun(client, runId, action, hangup);
   console.log(
     `run ${runId}: ${action}${action === 'cancel' ? (hangup ? ' (calls in progress hung up)' : ' (calls in progress allowed to finish)') : ''} requested`,
   );
@@ -337,13 +326,7 @@ export async function retryCommand(
   settings: RunSettings,
   json?: boolean,
 ): Promise<void> {
-  let started;
-  try {
-    started = await retryRun(client, taskQueue, runId, which, settings);
-  } catch (err) {
-    if (err instanceof RunStateError) throw new CliError(err.message);
-    throw err;
-  }
+  const started = await retryRun(client, taskQueue, runId, which, settings);
   if (!started) {
     console.log(`run ${runId}: no contacts ended ${which}; nothing to retry`);
     return;

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { parseAllowList } from '../net/outbound-url';
+import { AppError } from '../errors';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -297,11 +298,13 @@ export interface Config {
   ops: { key: string | undefined; public: boolean };
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError<'invalid_config'> {
   override readonly name = 'ConfigError';
-  readonly code = 'UNPOD_CAMPAIGNS_CONFIG';
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    super(
+      'invalid_config',
+      `invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
   }
 }
 

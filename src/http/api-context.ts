@@ -4,19 +4,16 @@
  * assembles the routes; the route files import only this module, so nothing imports back up.
  */
 import type { Client } from '@temporalio/client';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import type { z } from 'zod';
-import { RunStateError } from '../campaign/run-control';
-import { RunNotFoundError } from '../campaign/run-queries';
-import { PolicyError } from '../campaign/policy-file';
 import type { RunMode } from '../campaign/run-views';
 import type { ApiKeyEntry } from '../config/config';
-import { ContactFileError } from '../contacts';
+import { statusText } from '../errors';
 import type { OutboundOptions } from '../net/outbound-url';
 import type { V2ErrorBody } from './api-schemas';
 import type { ApiPermissions, Authorizer } from './auth';
-import { BadRequestError, ConflictError, HttpError } from './errors';
+import { BadRequestError, HttpError, toHttpError } from './errors';
 
 export interface ApiOptions {
   keys: readonly ApiKeyEntry[];
@@ -57,7 +54,11 @@ declare module 'fastify' {
 }
 
 /** Parses with one of api-schemas' schemas; 400 naming every field at fault. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: 'body' | 'query' | 'path' | 'options',
+): z.infer<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
@@ -79,49 +80,12 @@ export function sendEnvelope(
   return reply.status(statusCode).send({ count, status_code: statusCode, message, data, ...extra });
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-export function toHttpError(err: unknown): HttpError | undefined {
-  if (err instanceof HttpError) return err;
-  if (err instanceof RunNotFoundError) return new HttpError(404, 'run_not_found', err.message);
-  if (err instanceof RunStateError)
-    return new ConflictError('run_state_conflict', err.message, { state: err.state });
-  if (err instanceof PolicyError) return new BadRequestError('invalid_policy', err.message);
-  if (err instanceof ContactFileError) {
-    return new BadRequestError(err.code, err.message, {
-      headers: err.headers,
-      ...(err.line !== undefined ? { line: err.line } : {}),
-    });
-  }
-  const e = err as Partial<FastifyError> | null;
-  if (
-    e &&
-    typeof e.statusCode === 'number' &&
-    e.statusCode >= 400 &&
-    e.statusCode < 500 &&
-    typeof e.message === 'string'
-  ) {
-    const code = e.statusCode === 413 ? 'payload_too_large' : (e.code ?? 'bad_request');
-    return new HttpError(e.statusCode, code, e.message);
-  }
-  return undefined;
-}
-
 function errorBody(request: FastifyRequest, err: HttpError): V2ErrorBody {
-  const message = request.routeOptions.config?.v2ErrorMessage ?? STATUS_TEXT[err.statusCode] ?? 'Error';
+  const message = request.routeOptions.config?.v2ErrorMessage ?? statusText(err.statusCode);
   return { message, errors: err.message, x_campaign: { ...err.details, code: err.code } };
 }
 
+/** The Runs API v2 error body: `message` (the route's, else the status text), `errors`, `x_campaign.code`. */
 export function sendV2Error(request: FastifyRequest, reply: FastifyReply, err: unknown) {
   const http = toHttpError(err);
   if (!http || http.statusCode >= 500) {

@@ -28,7 +28,8 @@ import {
   type CreateRunOptions,
   type ValidationReport,
 } from './api-schemas';
-import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-context';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
+import { toHttpError } from './errors';
 import { executionStatusOf } from '../campaign/run-queries';
 import {
   loadRun,

@@ -14,7 +14,6 @@ import {
   describeCampaignSchedule,
   listCampaignSchedules,
   pauseCampaignSchedule,
-  ScheduleError,
   triggerCampaignSchedule,
   unpauseCampaignSchedule,
   type ScheduleView,
@@ -22,14 +21,10 @@ import {
 import { createScheduleBodySchema, scheduleParamsSchema } from './api-console-schemas';
 import { spaceParamsSchema } from './api-schemas';
 import { parseWith, sendEnvelope, type ApiContext } from './api-context';
-import { BadRequestError, ConflictError, NotFoundError } from './errors';
+import { BadRequestError, NotFoundError } from './errors';
 
+/** A schedule's timing options are part of the schedule: their refusal answers `invalid_schedule`. */
 function toHttp(err: unknown): unknown {
-  if (err instanceof ScheduleError) {
-    if (err.code === 'SCHEDULE_NOT_FOUND') return new NotFoundError('schedule_not_found', err.message);
-    if (err.code === 'SCHEDULE_EXISTS') return new ConflictError('schedule_exists', err.message);
-    return new BadRequestError('invalid_schedule', err.message);
-  }
   if (err instanceof TimingOptionError) return new BadRequestError('invalid_schedule', err.message);
   return err;
 }
