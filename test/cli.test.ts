@@ -157,6 +157,14 @@ describe('the CLI, spawned', { timeout: 600_000 }, () => {
     assertOneLineError(await cli(['start', csv, '--policy', 'nonesuch'], env), /--policy nonesuch/);
   });
 
+  it('start over a list whose every row is rejected starts no run: one line, as the API answers 400', async () => {
+    const csv = path.join(stateDir, 'all-rejected.csv');
+    fs.writeFileSync(csv, 'phone,name\nnot-a-number,Ann\n12,Bob\n');
+    const r = await cli(['start', csv, '--rejects', path.join(stateDir, 'all-rejected.rejects.csv')], env);
+    assertOneLineError(r, /no valid contact in 2 rows: nothing was started/);
+    assert.doesNotMatch(r.stdout, /started/);
+  });
+
   it('start --dry-run prints the estimate and checks the deadline', async () => {
     const csv = path.join(ROOT, 'examples', 'contacts.csv');
     const r = await cli(

@@ -11,7 +11,8 @@ import { stringify } from 'csv-stringify';
 import { safeCsvRow } from '../contacts/csv-cells';
 import type { CountryCode } from 'libphonenumber-js';
 import { ingestContacts, loadDoNotCall, type IngestSummary } from '../contacts';
-import { startRun, type RunSettings } from '../campaign/start-run';
+import type { RunSettings } from '../campaign/start-run';
+import { NoValidRowsError, startRunFromList } from '../campaign/start-from-list';
 import {
   getProgress,
   listRuns,
@@ -111,8 +112,20 @@ export async function startCommand(
     return {};
   }
 
-  const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
-  const s = await summary;
+  let started;
+  try {
+    started = await startRunFromList(
+      client,
+      taskQueue,
+      { ...o.settings, source: path.basename(file) },
+      { batches, summary },
+    );
+  } catch (err) {
+    // The rows and why each was rejected, then the one error line.
+    if (err instanceof NoValidRowsError && !o.json) console.log(summaryText(file, err.summary));
+    throw err;
+  }
+  const s = started.summary;
   const need = estimate(s.valid, await limitsFor(client, o.settings), o.meanCallMs);
   const late = deadlineWarning(o.settings.deadline, need.minimumMs);
   if (o.json && !o.wait)
