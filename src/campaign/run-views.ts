@@ -15,6 +15,7 @@ import {
   type TaskState,
 } from '../../workflows/definitions';
 import { campaignWorkflowId } from '../../workflows/ids';
+import { visibilityQuery } from '../temporal/visibility';
 import type { RunState } from './run-queries';
 import type { V2Run, V2RunStatus, V2Task } from './run-view-schemas';
 
@@ -168,20 +169,15 @@ export function toV2Task(
   };
 }
 
-function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
 export function runsOfSpaceQuery(spaceToken: string, executionStatus?: string): string {
-  let q = `WorkflowType = 'campaignWorkflow' AND CampaignSpace = ${quote(spaceToken)}`;
-  if (executionStatus) q += ` AND ExecutionStatus = ${quote(executionStatus)}`;
-  return q;
+  return visibilityQuery('campaign', {
+    CampaignSpace: spaceToken,
+    ExecutionStatus: executionStatus || undefined,
+  });
 }
 
 export async function batchCount(client: Client, runId: string): Promise<number> {
-  const res = await client.workflow.count(
-    `WorkflowType = 'contactBatchWorkflow' AND CampaignRunId = ${quote(runId)}`,
-  );
+  const res = await client.workflow.count(visibilityQuery('contactBatch', { CampaignRunId: runId }));
   return res.count;
 }
 

@@ -16,6 +16,7 @@ import {
 
 /** startRun's settings (defined with the workflow contracts; bench/ and others import it from here). */
 export type { RunSettings };
+import { campaignWorkflow, contactBatchWorkflow } from '../../workflows';
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
@@ -48,7 +49,7 @@ export async function startCampaign(
   const runId = settings.runId ?? newRunId();
   const input: CampaignInput = { ...settings, runId, createdAt: new Date().toISOString() };
   await startIgnoringDuplicate(() =>
-    client.workflow.start('campaignWorkflow', {
+    client.workflow.start(campaignWorkflow, {
       workflowId: campaignWorkflowId(runId),
       taskQueue,
       args: [input],
@@ -73,7 +74,7 @@ export async function deliverBatches(
   let contacts = 0;
   for await (const batch of batches) {
     await startIgnoringDuplicate(() =>
-      client.workflow.start('contactBatchWorkflow', {
+      client.workflow.start(contactBatchWorkflow, {
         workflowId: contactBatchWorkflowId(runId, batch.batchNo),
         taskQueue,
         args: [{ runId, batchNo: batch.batchNo, contacts: batch.contacts, skipped: batch.skipped }],

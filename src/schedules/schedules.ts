@@ -13,6 +13,7 @@ import {
 } from '@temporalio/client';
 import { parseDuration } from '../contacts/durations';
 import { AppError } from '../errors';
+import { WORKFLOW_TYPES } from '../temporal/visibility';
 import {
   MEMO_CAMPAIGN_RUN_ID,
   MEMO_SCHEDULE_KIND,
@@ -20,7 +21,7 @@ import {
   type ScheduledRunResult,
 } from '../../workflows/scheduled-input';
 
-export const SCHEDULED_WORKFLOW_TYPE = 'scheduledCampaignWorkflow';
+export const SCHEDULED_WORKFLOW_TYPE = WORKFLOW_TYPES.scheduledCampaign;
 
 export class ScheduleError extends AppError<'invalid_schedule' | 'schedule_not_found' | 'schedule_exists'> {
   override readonly name = 'ScheduleError';
