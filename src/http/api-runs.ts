@@ -16,6 +16,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { policyFrom } from '../campaign/policy-file';
 import type { RunSettings } from '../campaign/start-run';
 import { NoValidRowsError, startRunFromList } from '../campaign/start-from-list';
+import { DEFAULTS } from '../config/config';
 import { AppError } from '../errors';
 import { ingestContacts, ingestJsonContacts, type IngestResult, type IngestSummary } from '../contacts';
 import {
@@ -118,7 +119,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         ...(fromNumber ? { fromNumber } : {}),
       },
       policy: policyFrom(o.policy ?? {}),
-      window: o.window ?? 500,
+      window: o.window ?? DEFAULTS.window,
       source,
       user: principal.user,
       ...(o.callback_url ? { callbackUrl: o.callback_url } : {}),

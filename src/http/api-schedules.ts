@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { policyFrom } from '../campaign/policy-file';
+import { DEFAULTS } from '../config/config';
 import { parseDeadline, parseTiming, TimingOptionError } from '../campaign/timing-options';
 import {
   createCampaignSchedule,
@@ -145,7 +146,7 @@ export const apiSchedulesRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async
                   : {}),
               },
               policy,
-              window: b.window ?? 500,
+              window: b.window ?? DEFAULTS.window,
               user: principal.user,
               ...timing,
             },

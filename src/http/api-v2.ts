@@ -8,7 +8,7 @@ import multipart from '@fastify/multipart';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
-import type { Config } from '../config/config';
+import { DEFAULTS, type Config } from '../config/config';
 import { sendV2Error, type ApiContext, type ApiOptions } from './api-context';
 import { apiContactsRoutes } from './api-contacts';
 import { apiControlRoutes } from './api-control';
@@ -48,8 +48,8 @@ export interface ApiRoutesOptions {
 export const apiV2Routes: FastifyPluginAsync<ApiRoutesOptions> = async (app: FastifyInstance, o) => {
   const opts = {
     ...o.api,
-    bodyLimitBytes: o.api.bodyLimitBytes ?? 10 * 1024 * 1024,
-    sourceLimitBytes: o.api.sourceLimitBytes ?? 50 * 1024 * 1024,
+    bodyLimitBytes: o.api.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
+    sourceLimitBytes: o.api.sourceLimitBytes ?? DEFAULTS.sourceLimitBytes,
     runMode: o.api.runMode ?? 'prod',
   };
   const ctx: ApiContext = {

@@ -15,6 +15,7 @@ import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
 import { openApiRoutes } from './openapi';
 import { agentPushRoutes } from './agent-push-routes';
+import { DEFAULTS } from '../config/config';
 
 type LoggerOption = Exclude<FastifyServerOptions['logger'], undefined>;
 
@@ -90,7 +91,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   const api: ApiOptions = deps.api ?? {
     keys: [],
-    defaultAccount: 'acct_default',
+    defaultAccount: DEFAULTS.account,
     defaultPipeId: 'pipe_default',
     defaultRegion: 'US',
   };
