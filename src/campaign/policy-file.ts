@@ -76,7 +76,6 @@ export const policyFileSchema = z
     ).optional(),
   })
   .strict();
-export type PolicyFile = z.input<typeof policyFileSchema>;
 
 export class PolicyError extends AppError<'invalid_policy'> {
   override readonly name = 'PolicyError';

@@ -60,7 +60,3 @@ export class IngestAbortedError extends AppError<'ingest_aborted'> {
     );
   }
 }
-
-export function isContactFileError(err: unknown): err is ContactFileError {
-  return err instanceof ContactFileError;
-}

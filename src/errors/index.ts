@@ -124,10 +124,6 @@ export class AppError<C extends ErrorCode = ErrorCode> extends Error {
   }
 }
 
-export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
-}
-
 export function statusOf(code: ErrorCode): number | undefined {
   return (ERROR_CODES[code] as CodeEntry).status;
 }

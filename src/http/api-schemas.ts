@@ -42,14 +42,12 @@ export const listRunsQuerySchema = z.object({
     .optional()
     .describe('a run status: completed | running | failed (documented), paused | canceling | canceled'),
 });
-export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
 
 export const listTasksQuerySchema = z.object({
   page,
   page_size: pageSize,
   status: z.enum(TASK_STATUSES).optional().describe('task status'),
 });
-export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
 export const exportQuerySchema = z.object({
   format: z.enum(['csv', 'json']).default('csv'),
@@ -161,7 +159,6 @@ export const createRunJsonBodySchema = z
   .refine((b) => (b.contacts === undefined) !== (b.source_url === undefined), {
     message: 'give exactly one of contacts or source_url (or upload a CSV as multipart field `file`)',
   });
-export type CreateRunJsonBody = z.infer<typeof createRunJsonBodySchema>;
 
 /** Multipart form fields sent BEFORE the `file` part: strings, so numbers and the policy are decoded here. */
 export const createRunFormSchema = z
