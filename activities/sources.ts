@@ -1,6 +1,6 @@
 /**
  * Contact sources read at the moment a schedule fires: a local file or an http(s) URL (undici, streamed), put
- * through the same ingestion as `unpod-campaigns start` and started with startRun. Also the wait for a run's end
+ * through the same ingestion and the same start as `unpod-campaigns start` (src/campaign/start-from-list.ts). Also the wait for a run's end
  * and its cancellation, for scheduledCampaignWorkflow.
  */
 import fs from 'node:fs';
@@ -11,10 +11,13 @@ import { Context, activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
-import { describeUrl, fetchOutbound, OutboundUrlError, type OutboundOptions } from '../src/net/outbound-url';
-import { ContactFileError, ingestContacts, loadDoNotCall, type ContactBatch } from '../src/contacts';
+import { describeUrl, type OutboundOptions } from '../src/net/outbound-url';
+import { ingestContacts, loadDoNotCall, type ContactBatch, type IngestSummary } from '../src/contacts';
+import { fetchList, ListUrlError } from '../src/campaign/list-url';
 import { controlRun, RunStateError } from '../src/campaign/run-control';
-import { startRun, type RunSettings } from '../src/campaign/start-run';
+import type { RunSettings } from '../src/campaign/start-run';
+import { NoValidRowsError, startRunFromList } from '../src/campaign/start-from-list';
+import { AppError } from '../src/errors';
 import { isUrl, type ScheduledCampaignInput, type ScheduledRunResult } from '../workflows/scheduled-input';
 import { campaignWorkflowId } from '../workflows/ids';
 
@@ -44,30 +47,17 @@ export async function openSource(
   outbound: OutboundOptions = {},
 ): Promise<Readable> {
   if (isUrl(source)) {
-    const where = describeUrl(source);
-    let res;
     try {
-      res = await fetchOutbound(source, { method: 'GET', signal }, outbound);
+      return await fetchList(source, { signal, outbound });
     } catch (err) {
-      const retryable = err instanceof OutboundUrlError ? err.retryable : true;
+      const retryable = err instanceof ListUrlError ? err.retryable : true;
       throw ApplicationFailure.create({
         type: retryable ? SOURCE_FAILURE_TYPES.unavailable : SOURCE_FAILURE_TYPES.unusable,
-        message: err instanceof OutboundUrlError ? err.message : `${where}: ${(err as Error).message}`,
+        message:
+          err instanceof ListUrlError ? err.message : `${describeUrl(source)}: ${(err as Error).message}`,
         nonRetryable: !retryable,
       });
     }
-    if (res.statusCode >= 300) {
-      res.body.destroy();
-      throw ApplicationFailure.create({
-        type:
-          res.statusCode >= 500 || res.statusCode === 429
-            ? SOURCE_FAILURE_TYPES.unavailable
-            : SOURCE_FAILURE_TYPES.unusable,
-        message: `${where} answered HTTP ${res.statusCode}`,
-        nonRetryable: res.statusCode < 500 && res.statusCode !== 429,
-      });
-    }
-    return res.body;
   }
   try {
     await fs.promises.access(source, fs.constants.R_OK);
@@ -88,23 +78,6 @@ async function* heartbeating(batches: AsyncIterable<ContactBatch>): AsyncGenerat
     Context.current().heartbeat({ batches: ++n });
     yield b;
   }
-}
-
-/** The first batch is read before the run starts: a list unusable as a whole starts no run. */
-async function peeked(
-  it: AsyncIterator<ContactBatch>,
-): Promise<{ first: ContactBatch | undefined; rest: AsyncIterable<ContactBatch> }> {
-  const r = await it.next();
-  const first = r.done ? undefined : r.value;
-  async function* rest(): AsyncGenerator<ContactBatch> {
-    if (first) yield first;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  return { first, rest: rest() };
 }
 
 export function createSourceActivities({
@@ -137,19 +110,26 @@ export function createSourceActivities({
             defaultTimezone: input.settings.timezone,
           },
         );
-        const { first, rest } = await peeked(heartbeating(batches)[Symbol.asyncIterator]());
         const sourceName = isUrl(input.source) ? input.source : path.basename(input.source);
-        let runId: string | null = null;
-        if (first) {
-          const settings: RunSettings = {
-            ...input.settings,
-            runId: input.runId,
-            source: sourceName,
-            ...(input.deadline ? { deadline: input.deadline } : {}),
-          };
-          runId = (await startRun(temporal, info.taskQueue, settings, rest)).runId;
+        const settings: RunSettings = {
+          ...input.settings,
+          runId: input.runId,
+          source: sourceName,
+          ...(input.deadline ? { deadline: input.deadline } : {}),
+        };
+        let runId: string | null;
+        let s: IngestSummary;
+        try {
+          ({ runId, summary: s } = await startRunFromList(temporal, info.taskQueue, settings, {
+            batches: heartbeating(batches),
+            summary,
+          }));
+        } catch (err) {
+          // A firing over a list with no valid row starts no run: the result says so, with the rejects.
+          if (!(err instanceof NoValidRowsError)) throw err;
+          runId = null;
+          s = err.summary;
         }
-        const s = await summary;
         return {
           runId,
           source: sourceName,
@@ -160,7 +140,8 @@ export function createSourceActivities({
           rejects: s.rejects.map((r) => ({ line: r.line, column: r.column, reason: r.reason })),
         };
       } catch (err) {
-        if (err instanceof ContactFileError) {
+        // The list is unusable as a whole (a 4xx of the vocabulary): retrying reads the same list.
+        if (err instanceof AppError && (err.status ?? 500) < 500) {
           throw ApplicationFailure.create({
             type: SOURCE_FAILURE_TYPES.unusable,
             message: `${input.source}: ${err.message}`,

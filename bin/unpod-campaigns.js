@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when built (npm run build), else the TypeScript source through tsx.
+// Runs the compiled CLI (dist/, written by `npm run build`; an installed package ships it built).
+// In a checkout, `npm run cli -- <args>` runs the TypeScript sources instead.
 const path = require('node:path');
 const fs = require('node:fs');
 const built = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
-if (!fs.existsSync(built)) require('tsx/cjs');
-const { main } = require(fs.existsSync(built) ? built : path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
-void main();
+if (!fs.existsSync(built)) {
+  console.error(
+    `error: ${built} is missing: run \`npm run build\` (or \`npm run cli -- <args>\` in a checkout)`,
+  );
+  process.exit(1);
+}
+void require(built).main();

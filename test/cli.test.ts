@@ -14,7 +14,8 @@ import { controlRun } from '../src/campaign/run-control';
 import { contact, startTestStack, type TestStack } from './helpers/stack';
 
 const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'unpod-campaigns.js');
+// The sources, as `npm run cli` runs them (test/package.test.ts runs the installed package's bin).
+const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
 
 interface Ran {
@@ -27,7 +28,7 @@ interface Ran {
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, DEBUG: '', TEMPORAL_ADDRESS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -154,6 +155,14 @@ describe('the CLI, spawned', { timeout: 600_000 }, () => {
     );
     assertOneLineError(await cli(['start', 'no-such-list.csv'], env), /no-such-list\.csv: no such file/);
     assertOneLineError(await cli(['start', csv, '--policy', 'nonesuch'], env), /--policy nonesuch/);
+  });
+
+  it('start over a list whose every row is rejected starts no run: one line, as the API answers 400', async () => {
+    const csv = path.join(stateDir, 'all-rejected.csv');
+    fs.writeFileSync(csv, 'phone,name\nnot-a-number,Ann\n12,Bob\n');
+    const r = await cli(['start', csv, '--rejects', path.join(stateDir, 'all-rejected.rejects.csv')], env);
+    assertOneLineError(r, /no valid contact in 2 rows: nothing was started/);
+    assert.doesNotMatch(r.stdout, /started/);
   });
 
   it('start --dry-run prints the estimate and checks the deadline', async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { callbackSecretFor, createCallbackActivities } from '../activities/callbacks';
 import { getProgress } from '../src/campaign/run-queries';
-import { runsOfSpaceQuery } from '../src/http/api-views';
+import { runsOfSpaceQuery } from '../src/campaign/run-views';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { buildHttpServer } from '../src/http/server';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';

@@ -8,7 +8,7 @@ import type { CampaignPolicy } from './policy';
 import type { Limits, LimiterState } from './limiter-core';
 import type { ShareState } from './account-shares';
 import type { PermitPool } from './permits';
-import type { CampaignTiming } from '../src/campaign/timing-options';
+import type { CallingWindow, PastCallAt } from './calling-window';
 
 // ---------- shared shapes ----------
 
@@ -40,8 +40,18 @@ export interface CallSettings {
 
 /**
  * When contacts may be called: a calling window in each contact's zone, the campaign's zone, a deadline after
- * which tasks not yet reached end `expired`, and what to do with a call time already past.
+ * which tasks not yet reached end `expired`, and what to do with a call time already past. Every field optional:
+ * absent = no window, UTC, no deadline, past call times called at once.
  */
+export interface CampaignTiming {
+  callingWindow?: CallingWindow;
+  /** The campaign's IANA zone: for contacts whose list row and number give none. */
+  timezone?: string;
+  /** ISO instant after which tasks not yet reached end as `expired`. */
+  deadline?: string;
+  pastCallAt?: PastCallAt;
+}
+
 export interface CampaignInput extends CampaignTiming {
   runId: string;
   accountId: string;
@@ -66,6 +76,9 @@ export interface CampaignInput extends CampaignTiming {
   /** Carried across continue-as-new; absent on the first run. */
   state?: CampaignCarriedState;
 }
+
+/** What starting a run takes: a campaign's input less what the start itself sets (its id is optional). */
+export type RunSettings = Omit<CampaignInput, 'runId' | 'state' | 'createdAt'> & { runId?: string };
 
 export interface CampaignCounts {
   pending: number;

@@ -2,8 +2,10 @@
  * What a schedule's action carries: the contact source, read again at every firing, and the settings of the
  * runs it starts. Pure (types, two constants, isUrl): the workflow, the activity and the CLI share it.
  */
-import type { RunSettings } from '../src/campaign/start-run';
-import type { CampaignTiming, DeadlineSpec } from '../src/campaign/timing-options';
+import type { CampaignTiming, RunSettings } from './definitions';
+
+/** A deadline as given: absolute, or relative to the run's start (resolved when the run starts). */
+export type DeadlineSpec = { at: string } | { afterMs: number };
 
 /** The settings of each run a schedule starts (its run id and deadline are made per firing). */
 export type ScheduledRunSettings = Omit<RunSettings, 'runId' | 'source'> & Omit<CampaignTiming, 'deadline'>;

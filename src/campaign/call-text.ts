@@ -12,11 +12,3 @@ export function capText(value: string | null | undefined, max: number): string |
   if (value.length <= max) return value;
   return value.slice(0, max - TRUNCATED_MARK.length) + TRUNCATED_MARK;
 }
-
-export function capCallText<T extends { summary?: string | null; transcript?: string | null }>(call: T): T {
-  return {
-    ...call,
-    summary: capText(call.summary, SUMMARY_MAX_CHARS),
-    transcript: capText(call.transcript, TRANSCRIPT_MAX_CHARS),
-  };
-}

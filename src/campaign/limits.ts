@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { executeUpdateRetrying } from '../temporal/update';
 import { limiterStateQuery, setLimitsUpdate, type LimiterView } from '../../workflows/definitions';
+import { accountLimiterWorkflow } from '../../workflows';
 import { limiterWorkflowId } from '../../workflows/ids';
 import {
   DEFAULT_LIMITS,
@@ -48,7 +49,7 @@ export async function setLimits(
     throw new LimitsError((err as Error).message);
   }
   const workflowId = limiterWorkflowId(accountId);
-  await client.workflow.start('accountLimiterWorkflow', {
+  await client.workflow.start(accountLimiterWorkflow, {
     workflowId,
     taskQueue,
     args: [{ accountId, limits: patch }],

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
+import { AppError } from '../errors';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -75,11 +76,12 @@ export const policyFileSchema = z
     ).optional(),
   })
   .strict();
-export type PolicyFile = z.input<typeof policyFileSchema>;
 
-export class PolicyError extends Error {
+export class PolicyError extends AppError<'invalid_policy'> {
   override readonly name = 'PolicyError';
-  readonly code = 'INVALID_POLICY';
+  constructor(message: string) {
+    super('invalid_policy', message);
+  }
 }
 
 export function policyFrom(

@@ -5,31 +5,31 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { ingestJsonContacts } from '../contacts';
-import type { Contact, ContactBatch } from '../contacts/contact';
+import { DEFAULT_BATCH_SIZE, type Contact, type ContactBatch } from '../contacts/contact';
 import {
   cancelSignal,
   pauseSignal,
   resumeSignal,
   type CampaignInput,
   type CampaignState,
+  type ContactBatchInput,
   type TaskStatus,
 } from '../../workflows/definitions';
-import { campaignWorkflowId } from '../../workflows/ids';
+import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
+import { AppError } from '../errors';
 import { classifyEndReason } from '../../workflows/policy';
 import { getProgress, listTasks, RunNotFoundError } from './run-queries';
 import { startRun, type RunSettings, type StartedRun } from './start-run';
 
 /** The run is in a state that does not allow the action (e.g. pausing a completed run). */
-export class RunStateError extends Error {
+export class RunStateError extends AppError<'run_state_conflict'> {
   override readonly name = 'RunStateError';
-  readonly code = 'RUN_STATE_CONFLICT';
   constructor(
     readonly runId: string,
     readonly state: CampaignState,
     message: string,
   ) {
-    super(message);
+    super('run_state_conflict', message, { details: { state } });
   }
 }
 
@@ -65,21 +65,35 @@ export async function controlRun(
  * from the first event of its history, one page of one event.
  */
 export async function getRunInput(client: Client, runId: string): Promise<CampaignInput> {
+  const input = await startInput<CampaignInput>(client, campaignWorkflowId(runId));
+  if (!input) throw new RunNotFoundError(runId);
+  return input;
+}
+
+/** A workflow's input, from the first event of its history (one page of one event); undefined if none. */
+async function startInput<T>(client: Client, workflowId: string): Promise<T | undefined> {
   let res;
   try {
     res = await client.workflowService.getWorkflowExecutionHistory({
       namespace: client.options.namespace,
-      execution: { workflowId: campaignWorkflowId(runId) },
+      execution: { workflowId },
       maximumPageSize: 1,
     });
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5)
-      throw new RunNotFoundError(runId);
+    if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) return undefined;
     throw err;
   }
   const payload = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new RunNotFoundError(runId);
-  return client.options.loadedDataConverter.payloadConverter.fromPayload<CampaignInput>(payload);
+  return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<T>(payload) : undefined;
+}
+
+/** A run's contacts as they were delivered (each batch's input, in order): every field of each. */
+async function* deliveredContacts(client: Client, runId: string): AsyncGenerator<Contact> {
+  for (let batchNo = 1; ; batchNo++) {
+    const batch = await startInput<ContactBatchInput>(client, contactBatchWorkflowId(runId, batchNo));
+    if (!batch) return;
+    yield* batch.contacts;
+  }
 }
 
 /** The settings a run was started with, as a new run would take them. */
@@ -109,13 +123,24 @@ export async function contactsToRetry(client: Client, runId: string, which: Retr
       `run ${runId} is still ${before.state}: retry a run once it has ended`,
     );
   }
-  const tasks = (await listTasks(client, runId)).filter((t) => RETRY_FILTERS[which](t.status, t.endReason));
-  return tasks.map((t) => ({
-    phone: t.phone,
-    line: t.line,
-    name: t.name ?? undefined,
-    metadata: t.metadata,
-  }));
+  const phones = new Set(
+    (await listTasks(client, runId))
+      .filter((t) => RETRY_FILTERS[which](t.status, t.endReason))
+      .map((t) => t.phone),
+  );
+  // The contacts as the run received them, so each keeps its own zone, instructions and call time.
+  const contacts: Contact[] = [];
+  for await (const c of deliveredContacts(client, runId)) if (phones.has(c.phone)) contacts.push(c);
+  return contacts;
+}
+
+async function* inBatches(contacts: Contact[]): AsyncGenerator<ContactBatch> {
+  for (let i = 0; i < contacts.length; i += DEFAULT_BATCH_SIZE)
+    yield {
+      batchNo: i / DEFAULT_BATCH_SIZE + 1,
+      contacts: contacts.slice(i, i + DEFAULT_BATCH_SIZE),
+      skipped: [],
+    };
 }
 
 /** Starts a new run over the contacts of `runId` that ended `which`; null when there are none. */
@@ -128,12 +153,11 @@ export async function retryRun(
 ): Promise<(StartedRun & { retried: number }) | null> {
   const contacts = await contactsToRetry(client, runId, which);
   if (contacts.length === 0) return null;
-  const { batches } = ingestJsonContacts(contacts, { defaultRegion: 'US' });
   const started = await startRun(
     client,
     taskQueue,
     { ...settings, runId: undefined, source: `retry of ${runId} (${which})` },
-    batches as AsyncIterable<ContactBatch>,
+    inBatches(contacts),
   );
   return { ...started, retried: contacts.length };
 }

@@ -12,14 +12,16 @@ import {
   type TaskStatus,
 } from '../../workflows/definitions';
 import { campaignWorkflowId, isRunId } from '../../workflows/ids';
+import { visibilityQuery } from '../temporal/visibility';
+import { AppError } from '../errors';
 import { DEFAULT_LIMITS, minimumMakespan, type Limits } from '../../workflows/limiter-core';
 import { DEFAULT_MEAN_CALL_MS, limiterState } from './limits';
 
-export class RunNotFoundError extends Error {
+export class RunNotFoundError extends AppError<'run_not_found'> {
   override readonly name = 'RunNotFoundError';
-  readonly code = 'RUN_NOT_FOUND';
   constructor(readonly runId: string) {
     super(
+      'run_not_found',
       isRunId(runId)
         ? `run ${runId} not found`
         : `run ${runId} not found: a run id is R followed by 32 hex digits, e.g. R40fe5eface1511f082ac156368e7acc4`,
@@ -58,9 +60,11 @@ export function parseRunState(value: string, flag = '--status'): RunState {
 }
 
 /** A bad filter value; the CLI prints it as one line. */
-export class RunQueryError extends Error {
+export class RunQueryError extends AppError<'invalid_argument'> {
   override readonly name = 'RunQueryError';
-  readonly code = 'INVALID_QUERY';
+  constructor(message: string) {
+    super('invalid_argument', message);
+  }
 }
 
 export async function getProgress(client: Client, runId: string): Promise<CampaignProgress> {
@@ -75,14 +79,8 @@ export async function getProgress(client: Client, runId: string): Promise<Campai
   }
 }
 
-function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
 export function tasksQuery(runId: string, status?: TaskStatus): string {
-  let q = `WorkflowType = 'callTaskWorkflow' AND CampaignRunId = ${quote(runId)}`;
-  if (status) q += ` AND TaskStatus = ${quote(status)}`;
-  return q;
+  return visibilityQuery('callTask', { CampaignRunId: runId, TaskStatus: status });
 }
 
 /** Case-insensitive (`FAILED` is `failed`); an unknown value is a RunQueryError naming the flag. */
@@ -241,20 +239,17 @@ export interface RunListItem {
   counts: CampaignProgress['counts'] | null;
 }
 
-function quoteValue(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
 /** Runs newest first, from visibility, each with its state (its progress query, or result once closed). */
 export async function listRuns(
   client: Client,
   o: { space?: string; account?: string; status?: RunState; limit: number },
 ): Promise<RunListItem[]> {
-  let q = `WorkflowType = 'campaignWorkflow'`;
-  if (o.space) q += ` AND CampaignSpace = ${quoteValue(o.space)}`;
-  if (o.account) q += ` AND CampaignAccount = ${quoteValue(o.account)}`;
   const execution = o.status ? executionStatusOf(o.status) : undefined;
-  if (execution) q += ` AND ExecutionStatus = ${quoteValue(execution)}`;
+  const q = visibilityQuery('campaign', {
+    CampaignSpace: o.space || undefined,
+    CampaignAccount: o.account || undefined,
+    ExecutionStatus: execution || undefined,
+  });
   const out: RunListItem[] = [];
   for await (const info of client.workflow.list({ query: q })) {
     if (o.status === 'failed' && (info.status.name === 'RUNNING' || info.status.name === 'COMPLETED'))

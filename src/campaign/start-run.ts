@@ -7,7 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ContactBatch } from '../contacts/contact';
 import { executeUpdateRetrying } from '../temporal/update';
-import { addBatchUpdate, closeInputUpdate, type CampaignInput } from '../../workflows/definitions';
+import {
+  addBatchUpdate,
+  closeInputUpdate,
+  type CampaignInput,
+  type RunSettings,
+} from '../../workflows/definitions';
+
+/** startRun's settings (defined with the workflow contracts; bench/ and others import it from here). */
+export type { RunSettings };
+import { campaignWorkflow, contactBatchWorkflow } from '../../workflows';
 import { campaignWorkflowId, contactBatchWorkflowId } from '../../workflows/ids';
 import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/search-attributes';
 
@@ -15,8 +24,6 @@ import { CampaignAccount, CampaignRunId, CampaignSpace } from '../../workflows/s
 export function newRunId(): string {
   return `R${randomUUID().replace(/-/g, '')}`;
 }
-
-export type RunSettings = Omit<CampaignInput, 'runId' | 'state' | 'createdAt'> & { runId?: string };
 
 export interface StartedRun {
   runId: string;
@@ -42,7 +49,7 @@ export async function startCampaign(
   const runId = settings.runId ?? newRunId();
   const input: CampaignInput = { ...settings, runId, createdAt: new Date().toISOString() };
   await startIgnoringDuplicate(() =>
-    client.workflow.start('campaignWorkflow', {
+    client.workflow.start(campaignWorkflow, {
       workflowId: campaignWorkflowId(runId),
       taskQueue,
       args: [input],
@@ -67,7 +74,7 @@ export async function deliverBatches(
   let contacts = 0;
   for await (const batch of batches) {
     await startIgnoringDuplicate(() =>
-      client.workflow.start('contactBatchWorkflow', {
+      client.workflow.start(contactBatchWorkflow, {
         workflowId: contactBatchWorkflowId(runId, batch.batchNo),
         taskQueue,
         args: [{ runId, batchNo: batch.batchNo, contacts: batch.contacts, skipped: batch.skipped }],

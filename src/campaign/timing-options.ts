@@ -10,29 +10,18 @@ import {
   type CallingWindow,
   type PastCallAt,
 } from '../../workflows/calling-window';
+import type { CampaignTiming } from '../../workflows/definitions';
+import type { DeadlineSpec } from '../../workflows/scheduled-input';
 import { parseDuration } from '../contacts/durations';
+import { AppError } from '../errors';
 import { parseCallAt } from '../contacts/validate';
 
-export class TimingOptionError extends Error {
+export class TimingOptionError extends AppError<'invalid_options'> {
   override readonly name = 'TimingOptionError';
-  readonly code = 'INVALID_TIMING_OPTION';
+  constructor(message: string) {
+    super('invalid_options', message);
+  }
 }
-
-/**
- * The fields a run's settings gain (proposed for CampaignInput in workflows/definitions.ts): every one optional,
- * absent = no window, UTC, no deadline, past call times called at once.
- */
-export interface CampaignTiming {
-  callingWindow?: CallingWindow;
-  /** The campaign's IANA zone: for contacts whose list row and number give none. */
-  timezone?: string;
-  /** ISO instant after which tasks not yet reached end as `expired`. */
-  deadline?: string;
-  pastCallAt?: PastCallAt;
-}
-
-/** A deadline as given: absolute, or relative to the run's start (resolved when the run starts). */
-export type DeadlineSpec = { at: string } | { afterMs: number };
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 

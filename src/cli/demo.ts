@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { request } from 'undici';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { LOCAL_DEV_API_KEY, type Config } from '../config/config';
+import { DEFAULTS, LOCAL_DEV_API_KEY, type Config } from '../config/config';
+import { PACKAGE_ROOT } from '../config/package-root';
 import { DEMO_POLICY } from '../campaign/policy-file';
 import { listTasks } from '../campaign/run-queries';
 import { connectClient } from '../temporal/connect';
@@ -14,7 +15,7 @@ import { table } from './output';
 import { startCommand } from './run-commands';
 import { describeStack, startStack, type RunningStack } from './stack';
 
-const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
+const EXAMPLES = path.join(PACKAGE_ROOT, 'examples');
 
 async function stackIsUp(config: Config): Promise<boolean> {
   try {
@@ -52,7 +53,7 @@ export async function runDemo(config: Config): Promise<number> {
       path.join(EXAMPLES, 'contacts.csv'),
       {
         settings: {
-          accountId: 'acct_default',
+          accountId: DEFAULTS.account,
           // The local key's space, so the run shows in the console signed in with that key.
           spaceToken: LOCAL_DEV_API_KEY.space,
           call: { pipeId: config.unpod.pipeId, agentId: config.unpod.agentId ?? 'clinic-reminder' },

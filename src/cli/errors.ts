@@ -1,46 +1,34 @@
 /**
  * How the CLI reports an error: one line on stderr naming the flag, row, address or id, exit code 1; the
- * stack only with `--debug` (or DEBUG set). Errors a user can cause carry their own message; anything else is
+ * stack only with `--debug` (or DEBUG set). Errors a user can cause are AppErrors (src/errors) and carry their
+ * own message; anything else is
  * reduced to its innermost message (a failed update's validator, a gRPC status) with a hint.
  */
 import { InvalidArgumentError } from 'commander';
 import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ConfigError } from '../config/config';
-import { ContactFileError } from '../contacts';
-import { PolicyError } from '../campaign/policy-file';
-import { RunNotFoundError, RunQueryError } from '../campaign/run-queries';
-import { RunStateError } from '../campaign/run-control';
-import { TimingOptionError } from '../campaign/timing-options';
-import { ScheduleError } from '../schedules/schedules';
+import { AppError } from '../errors';
 
-export class CliError extends Error {
+/** A command-line mistake: its message names the argument. */
+export class CliError extends AppError<'invalid_argument'> {
   override readonly name = 'CliError';
+  constructor(message: string) {
+    super('invalid_argument', message);
+  }
 }
 
 /** Temporal could not be reached (or was lost): names the address. */
-export class TemporalUnreachableError extends CliError {
+export class TemporalUnreachableError extends AppError<'temporal_unreachable'> {
+  override readonly name = 'TemporalUnreachableError';
   constructor(
     readonly address: string,
     detail: string,
   ) {
     super(
+      'temporal_unreachable',
       `cannot reach Temporal at ${address} (${detail}): start the stack with \`npm start\`, or set TEMPORAL_ADDRESS`,
     );
   }
 }
-
-const KNOWN = [
-  CliError,
-  ConfigError,
-  ContactFileError,
-  PolicyError,
-  RunNotFoundError,
-  RunQueryError,
-  RunStateError,
-  TimingOptionError,
-  ScheduleError,
-  InvalidArgumentError,
-];
 
 function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
@@ -61,7 +49,8 @@ export function isUnreachable(err: unknown): boolean {
 
 /** One line for any error. `address`: the Temporal address the command used, if it connected. */
 export function describeError(err: unknown, address?: string): string {
-  if (KNOWN.some((k) => err instanceof k)) return (err as Error).message;
+  // Every error of the vocabulary (src/errors) says what was wrong in its message; commander's own too.
+  if (err instanceof AppError || err instanceof InvalidArgumentError) return err.message;
   if (err instanceof WorkflowNotFoundError) return firstLine(err.message);
   if (err instanceof WorkflowUpdateFailedError) {
     // The update's validator (or handler) refused: its message says what was wrong.

@@ -2,11 +2,11 @@
  * unpod-campaigns: the command line. `unpod-campaigns --help` lists the commands.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
-import { loadConfig, type Config } from '../config/config';
+import { DEFAULTS, loadConfig, type Config } from '../config/config';
+import { packageVersion } from '../config/package-root';
 import { resolvePolicy } from '../campaign/policy-file';
 import { parseRunState, parseTaskStatus, type RunState } from '../campaign/run-queries';
 import type { RunSettings } from '../campaign/start-run';
@@ -121,16 +121,6 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   }
 }
 
-function packageVersion(): string {
-  // src/cli/ and dist/src/cli/ both sit below the package root.
-  for (const up of ['../..', '../../..']) {
-    const file = path.join(__dirname, up, 'package.json');
-    if (fs.existsSync(file))
-      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
-}
-
 /** An option parser from a parse function that throws: commander reports the message as one line. */
 function asOption<T>(parse: (v: string) => T): (v: string) => T {
   return (v) => {
@@ -180,13 +170,18 @@ function campaignOptions(cmd: Command): Command {
   return cmd
     .option('--pipe <id>', 'Unpod Speech Pipe to call from (default: UNPOD_PIPE_ID)')
     .option('--agent <id>', 'agent id for the calls (default: UNPOD_AGENT_ID)')
-    .option('--account <id>', 'Unpod account whose plan limits apply', 'acct_default')
+    .option('--account <id>', 'Unpod account whose plan limits apply', DEFAULTS.account)
     .option('--space <token>', 'space token the run belongs to', 'space_default')
     .option(
       '--policy <file|preset>',
       'retry policy: a JSON file (see README), or a preset: default (retries after hours), demo (after seconds)',
     )
-    .option('--window <n>', `most tasks open at once (at most ${MAX_CAMPAIGN_WINDOW})`, windowArg, 500);
+    .option(
+      '--window <n>',
+      `most tasks open at once (at most ${MAX_CAMPAIGN_WINDOW})`,
+      windowArg,
+      DEFAULTS.window,
+    );
 }
 
 export function buildProgram(config: () => Config): Command {
@@ -273,7 +268,7 @@ export function buildProgram(config: () => Config): Command {
         accounts: [
           {
             apiKey: c.env.SIMULATOR_API_KEY,
-            accountId: 'acct_default',
+            accountId: DEFAULTS.account,
             callsPerMinute: 60,
             tasksPerDay: 5000,
             concurrency: 10,

@@ -11,7 +11,8 @@ import { stringify } from 'csv-stringify';
 import { safeCsvRow } from '../contacts/csv-cells';
 import type { CountryCode } from 'libphonenumber-js';
 import { ingestContacts, loadDoNotCall, type IngestSummary } from '../contacts';
-import { startRun, type RunSettings } from '../campaign/start-run';
+import type { RunSettings } from '../campaign/start-run';
+import { NoValidRowsError, startRunFromList } from '../campaign/start-from-list';
 import {
   getProgress,
   listRuns,
@@ -23,13 +24,7 @@ import {
   toExportRow,
   type RunState,
 } from '../campaign/run-queries';
-import {
-  controlRun,
-  retryRun,
-  RunStateError,
-  type ControlAction,
-  type RetryWhich,
-} from '../campaign/run-control';
+import { controlRun, retryRun, type ControlAction, type RetryWhich } from '../campaign/run-control';
 import type { CampaignProgress, TaskStatus } from '../../workflows/definitions';
 import { progressLine, progressTable, table } from './output';
 import { CliError } from './errors';
@@ -117,8 +112,20 @@ export async function startCommand(
     return {};
   }
 
-  const started = await startRun(client, taskQueue, { ...o.settings, source: path.basename(file) }, batches);
-  const s = await summary;
+  let started;
+  try {
+    started = await startRunFromList(
+      client,
+      taskQueue,
+      { ...o.settings, source: path.basename(file) },
+      { batches, summary },
+    );
+  } catch (err) {
+    // The rows and why each was rejected, then the one error line.
+    if (err instanceof NoValidRowsError && !o.json) console.log(summaryText(file, err.summary));
+    throw err;
+  }
+  const s = started.summary;
   const need = estimate(s.valid, await limitsFor(client, o.settings), o.meanCallMs);
   const late = deadlineWarning(o.settings.deadline, need.minimumMs);
   if (o.json && !o.wait)
@@ -284,12 +291,7 @@ export async function controlCommand(
   action: ControlAction,
   hangup = false,
 ): Promise<void> {
-  try {
-    await controlRun(client, runId, action, hangup);
-  } catch (err) {
-    if (err instanceof RunStateError) throw new CliError(err.message);
-    throw err;
-  }
+  await controlRun(client, runId, action, hangup);
   console.log(
     `run ${runId}: ${action}${action === 'cancel' ? (hangup ? ' (calls in progress hung up)' : ' (calls in progress allowed to finish)') : ''} requested`,
   );
@@ -337,13 +339,7 @@ export async function retryCommand(
   settings: RunSettings,
   json?: boolean,
 ): Promise<void> {
-  let started;
-  try {
-    started = await retryRun(client, taskQueue, runId, which, settings);
-  } catch (err) {
-    if (err instanceof RunStateError) throw new CliError(err.message);
-    throw err;
-  }
+  const started = await retryRun(client, taskQueue, runId, which, settings);
   if (!started) {
     console.log(`run ${runId}: no contacts ended ${which}; nothing to retry`);
     return;

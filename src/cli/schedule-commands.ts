@@ -17,7 +17,6 @@ import {
   parseRemindBefore,
   parseTiming,
   parseZone,
-  TimingOptionError,
   type TimingFlags,
 } from '../campaign/timing-options';
 import {
@@ -27,7 +26,6 @@ import {
   listCampaignSchedules,
   OVERLAP_NAMES,
   pauseCampaignSchedule,
-  ScheduleError,
   triggerCampaignSchedule,
   unpauseCampaignSchedule,
   type OverlapName,
@@ -95,17 +93,6 @@ export function timingOptions(cmd: Command): Command {
       "call this long before each row's appointment_at when the row has no remind_before (24h, PT24H)",
       checked(parseRemindBefore),
     );
-}
-
-function cliErrors<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (err instanceof ScheduleError || err instanceof TimingOptionError) throw new CliError(err.message);
-      throw err;
-    }
-  };
 }
 
 function resolveSource(value: string, flag: string): string {
@@ -195,116 +182,104 @@ export function registerScheduleCommands<F>(program: Command, deps: ScheduleComm
         .option('--no-zone-from-number', "do not derive a contact's zone from its number")
         .option('--json', 'machine-readable output'),
     ),
-  ).action(
-    cliErrors(async (o: CreateFlags & F) => {
-      const c = deps.config();
-      const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
-      if (!/^[A-Z]{2}$/.test(region))
-        throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
-      const timing = parseTiming({ ...o, zone: o.zone ?? o.timezone });
-      const source = resolveSource(o.source, '--source');
-      const input = {
-        source,
-        region,
-        ...(o.dnc ? { doNotCall: resolveSource(o.dnc, '--dnc') } : {}),
-        settings: { ...deps.runSettings(c, o), ...timing.timing },
-        ...(timing.deadline ? { deadline: timing.deadline } : {}),
-        ...(timing.remindBeforeMs !== undefined ? { remindBeforeMs: timing.remindBeforeMs } : {}),
-        timezoneFromNumber: o.zoneFromNumber,
-      };
-      const created = await deps.withClient(c, (client) =>
-        createCampaignSchedule(client, c.temporal.taskQueue, {
-          id: o.id,
-          timing: { cron: o.cron, every: o.every, calendar: o.calendar, timezone: o.timezone },
-          overlap: o.overlap,
-          paused: o.paused,
-          note: o.note,
-          input,
-        }),
-      );
-      if (o.json) console.log(JSON.stringify({ id: created.id, spec: created.spec, source }, null, 2));
-      else console.log(`schedule ${created.id} created: ${created.spec}, over ${source}`);
-    }),
-  );
+  ).action(async (o: CreateFlags & F) => {
+    const c = deps.config();
+    const region = (o.region ?? c.env.DEFAULT_REGION).toUpperCase();
+    if (!/^[A-Z]{2}$/.test(region))
+      throw new CliError(`--region must be a two-letter region such as US, got '${o.region}'`);
+    const timing = parseTiming({ ...o, zone: o.zone ?? o.timezone });
+    const source = resolveSource(o.source, '--source');
+    const input = {
+      source,
+      region,
+      ...(o.dnc ? { doNotCall: resolveSource(o.dnc, '--dnc') } : {}),
+      settings: { ...deps.runSettings(c, o), ...timing.timing },
+      ...(timing.deadline ? { deadline: timing.deadline } : {}),
+      ...(timing.remindBeforeMs !== undefined ? { remindBeforeMs: timing.remindBeforeMs } : {}),
+      timezoneFromNumber: o.zoneFromNumber,
+    };
+    const created = await deps.withClient(c, (client) =>
+      createCampaignSchedule(client, c.temporal.taskQueue, {
+        id: o.id,
+        timing: { cron: o.cron, every: o.every, calendar: o.calendar, timezone: o.timezone },
+        overlap: o.overlap,
+        paused: o.paused,
+        note: o.note,
+        input,
+      }),
+    );
+    if (o.json) console.log(JSON.stringify({ id: created.id, spec: created.spec, source }, null, 2));
+    else console.log(`schedule ${created.id} created: ${created.spec}, over ${source}`);
+  });
 
   schedule
     .command('list')
     .description('the campaign schedules: state, spec, next and last run')
     .option('--json', 'machine-readable output')
-    .action(
-      cliErrors(async (o: { json?: boolean }) => {
-        const c = deps.config();
-        const items = await deps.withClient(c, (client) => listCampaignSchedules(client));
-        if (o.json) console.log(JSON.stringify(items, null, 2));
-        else
-          console.log(
-            table(
-              items.map((s) => ({
-                id: s.id,
-                state: s.paused ? 'paused' : 'active',
-                spec: s.spec,
-                next_run: s.nextRunAt ?? '',
-                last_run: s.lastRunAt ?? '',
-                source: s.source,
-              })),
-            ),
-          );
-      }),
-    );
+    .action(async (o: { json?: boolean }) => {
+      const c = deps.config();
+      const items = await deps.withClient(c, (client) => listCampaignSchedules(client));
+      if (o.json) console.log(JSON.stringify(items, null, 2));
+      else
+        console.log(
+          table(
+            items.map((s) => ({
+              id: s.id,
+              state: s.paused ? 'paused' : 'active',
+              spec: s.spec,
+              next_run: s.nextRunAt ?? '',
+              last_run: s.lastRunAt ?? '',
+              source: s.source,
+            })),
+          ),
+        );
+    });
 
   schedule
     .command('describe <id>')
     .description('a schedule: its next run times and its last runs with their run ids')
     .option('--json', 'machine-readable output')
-    .action(
-      cliErrors(async (id: string, o: { json?: boolean }) => {
-        const c = deps.config();
-        const v = await deps.withClient(c, (client) => describeCampaignSchedule(client, id));
-        if (o.json) console.log(JSON.stringify(v, null, 2));
-        else printSchedule(v);
-      }),
-    );
+    .action(async (id: string, o: { json?: boolean }) => {
+      const c = deps.config();
+      const v = await deps.withClient(c, (client) => describeCampaignSchedule(client, id));
+      if (o.json) console.log(JSON.stringify(v, null, 2));
+      else printSchedule(v);
+    });
 
   for (const action of ['pause', 'unpause'] as const) {
     schedule
       .command(`${action} <id>`)
       .description(action === 'pause' ? 'stop firing until unpaused' : 'fire again on the schedule')
       .option('--note <text>', 'why (shown by describe)')
-      .action(
-        cliErrors(async (id: string, o: { note?: string }) => {
-          const c = deps.config();
-          await deps.withClient(c, (client) =>
-            action === 'pause'
-              ? pauseCampaignSchedule(client, id, o.note)
-              : unpauseCampaignSchedule(client, id, o.note),
-          );
-          console.log(`schedule ${id} ${action}d`);
-        }),
-      );
+      .action(async (id: string, o: { note?: string }) => {
+        const c = deps.config();
+        await deps.withClient(c, (client) =>
+          action === 'pause'
+            ? pauseCampaignSchedule(client, id, o.note)
+            : unpauseCampaignSchedule(client, id, o.note),
+        );
+        console.log(`schedule ${id} ${action}d`);
+      });
   }
 
   schedule
     .command('trigger <id>')
     .description("fire now: start a run over the list as it is now (the schedule's overlap policy applies)")
     .addOption(new Option('--overlap <policy>', 'overlap policy for this firing only').choices(OVERLAP_NAMES))
-    .action(
-      cliErrors(async (id: string, o: { overlap?: OverlapName }) => {
-        const c = deps.config();
-        await deps.withClient(c, (client) => triggerCampaignSchedule(client, id, o.overlap));
-        console.log(`schedule ${id} triggered (see: unpod-campaigns schedule describe ${id})`);
-      }),
-    );
+    .action(async (id: string, o: { overlap?: OverlapName }) => {
+      const c = deps.config();
+      await deps.withClient(c, (client) => triggerCampaignSchedule(client, id, o.overlap));
+      console.log(`schedule ${id} triggered (see: unpod-campaigns schedule describe ${id})`);
+    });
 
   schedule
     .command('delete <id>')
     .description('delete a schedule (runs it started go on)')
-    .action(
-      cliErrors(async (id: string) => {
-        const c = deps.config();
-        await deps.withClient(c, (client) => deleteCampaignSchedule(client, id));
-        console.log(`schedule ${id} deleted`);
-      }),
-    );
+    .action(async (id: string) => {
+      const c = deps.config();
+      await deps.withClient(c, (client) => deleteCampaignSchedule(client, id));
+      console.log(`schedule ${id} deleted`);
+    });
 
   return schedule;
 }

@@ -5,7 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { embeddedStackConfig, LOCAL_DEV_API_KEY, type Config } from '../config/config';
+import { DEFAULTS, embeddedStackConfig, LOCAL_DEV_API_KEY, type Config } from '../config/config';
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
 import { startSimulator, type RunningSimulator } from '../simulator';
@@ -98,7 +98,7 @@ export async function startStack(
         accounts: [
           {
             apiKey: e.SIMULATOR_API_KEY,
-            accountId: 'acct_default',
+            accountId: DEFAULTS.account,
             callsPerMinute: 60,
             tasksPerDay: 5000,
             concurrency: 10,

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { parseAllowList } from '../net/outbound-url';
+import { AppError } from '../errors';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -15,6 +16,18 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .optional()
   .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
+
+/** Defaults the CLI, the API and the embedded stack share (each defined here once). */
+export const DEFAULTS = {
+  /** The Unpod account (plan limits) of a run that names none. */
+  account: 'acct_default',
+  /** Most tasks of a run open at once. */
+  window: 500,
+  /** Largest upload (CSV file or JSON body), bytes. */
+  bodyLimitBytes: 10 * 1024 * 1024,
+  /** Largest list fetched from a URL, bytes. */
+  sourceLimitBytes: 50 * 1024 * 1024,
+} as const;
 
 export const envSchema = z
   .object({
@@ -69,19 +82,11 @@ export const envSchema = z
      */
     API_KEYS: optionalString,
     /** Unpod account (plan limits) of runs started through the API when the key names none. */
-    API_DEFAULT_ACCOUNT: z.string().min(1).default('acct_default'),
+    API_DEFAULT_ACCOUNT: z.string().min(1).default(DEFAULTS.account),
     /** Largest accepted upload (CSV file or JSON body), bytes; larger gets 413. */
-    API_BODY_LIMIT_BYTES: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(10 * 1024 * 1024),
+    API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(DEFAULTS.bodyLimitBytes),
     /** Largest contact list fetched from a `source_url`, bytes. */
-    API_SOURCE_LIMIT_BYTES: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(50 * 1024 * 1024),
+    API_SOURCE_LIMIT_BYTES: z.coerce.number().int().positive().default(DEFAULTS.sourceLimitBytes),
     /** The Runs API `run_mode` of runs shown by this deployment; default dev with the simulator, else prod. */
     API_RUN_MODE: z.enum(['dev', 'prod']).optional(),
     /** CORS, as the Runner's ServeOptions: comma-separated lists, `*` for any. */
@@ -297,11 +302,13 @@ export interface Config {
   ops: { key: string | undefined; public: boolean };
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError<'invalid_config'> {
   override readonly name = 'ConfigError';
-  readonly code = 'UNPOD_CAMPAIGNS_CONFIG';
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    super(
+      'invalid_config',
+      `invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
   }
 }
 

@@ -22,7 +22,6 @@ export const contactSchema = z.object({
 export type Contact = z.infer<typeof contactSchema>;
 
 export const SKIP_REASONS = ['duplicate', 'do_not_call'] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** A row that was valid but will not be called; it still shows in the run's status as `skipped`. */
 export const skippedContactSchema = contactSchema.extend({

@@ -7,6 +7,8 @@
  * the header (empty file, binary junk, no phone column, ambiguous columns).
  */
 
+import { AppError } from '../errors';
+
 export type ContactFileErrorCode =
   /** No bytes, or only blank lines / a BOM. */
   | 'empty_file'
@@ -25,9 +27,8 @@ export type ContactFileErrorCode =
   /** A do-not-call list entry is not a phone number: refusing to guess which numbers must not be called. */
   | 'invalid_do_not_call';
 
-export class ContactFileError extends Error {
+export class ContactFileError extends AppError<ContactFileErrorCode> {
   override readonly name = 'ContactFileError';
-  readonly code: ContactFileErrorCode;
   /** The headers as read from the file (empty when there is no header). */
   readonly headers: string[];
   /** Physical line of the problem, when there is one. */
@@ -38,21 +39,24 @@ export class ContactFileError extends Error {
     message: string,
     details: { headers?: string[]; line?: number } = {},
   ) {
-    super(message);
-    this.code = code;
+    super(code, message, {
+      details: {
+        headers: details.headers ?? [],
+        ...(details.line !== undefined ? { line: details.line } : {}),
+      },
+    });
     this.headers = details.headers ?? [];
     if (details.line !== undefined) this.line = details.line;
   }
 }
 
 /** `summary` rejects with this when the consumer stopped pulling batches before the end of the input. */
-export class IngestAbortedError extends Error {
+export class IngestAbortedError extends AppError<'ingest_aborted'> {
   override readonly name = 'IngestAbortedError';
   constructor(readonly rowsRead: number) {
-    super(`contact ingestion stopped after ${rowsRead} rows: the batches were not read to the end`);
+    super(
+      'ingest_aborted',
+      `contact ingestion stopped after ${rowsRead} rows: the batches were not read to the end`,
+    );
   }
-}
-
-export function isContactFileError(err: unknown): err is ContactFileError {
-  return err instanceof ContactFileError;
 }

@@ -18,14 +18,14 @@ export {
   MAX_CONTACT_BYTES,
 } from './validate';
 export { RejectsWriter } from './rejects-writer';
+export { ingestContacts } from './ingest-csv';
+export { ingestJsonContacts } from './ingest-json';
+export { loadDoNotCall } from './do-not-call';
 export {
-  ingestContacts,
-  ingestJsonContacts,
-  loadDoNotCall,
   DEFAULT_MAX_REPORTED_REJECTS,
   DEFAULT_PREVIEW_SIZE,
   DEFAULT_MAX_BATCH_BYTES,
   type IngestOptions,
   type IngestSummary,
   type IngestResult,
-} from './ingest';
+} from './collector';

@@ -19,7 +19,7 @@ import type { TaskState } from '../../workflows/definitions';
 import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
 import { contactsQuerySchema } from './api-console-schemas';
 import { runParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 import { loadTask, toV2Task } from './api-views';
 import { BadRequestError } from './errors';
 

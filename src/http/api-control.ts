@@ -9,8 +9,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { controlRun, getRunInput, retryRun, settingsOf, type ControlAction } from '../campaign/run-control';
 import { RunNotFoundError } from '../campaign/run-queries';
 import { cancelBodySchema, retryBodySchema, runParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
-import { loadRun, toV2Run } from './api-views';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
+import { loadRun, toV2Run } from '../campaign/run-views';
 
 const MESSAGES: Record<ControlAction, string> = {
   pause: 'Run Pause Requested',

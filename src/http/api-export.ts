@@ -10,7 +10,7 @@ import { getRunInput } from '../campaign/run-control';
 import { iterateTasks, RunNotFoundError, toExportRow } from '../campaign/run-queries';
 import { safeCsvRow } from '../contacts/csv-cells';
 import { exportQuerySchema, runParamsSchema } from './api-schemas';
-import { parseWith, type ApiContext } from './api-v2';
+import { parseWith, type ApiContext } from './api-context';
 
 export const apiExportRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const { temporal, auth } = ctx;

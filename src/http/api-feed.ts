@@ -15,7 +15,7 @@ import { getRunInput, isEnded } from '../campaign/run-control';
 import { RunNotFoundError } from '../campaign/run-queries';
 import type { CampaignInput, CampaignProgress } from '../../workflows/definitions';
 import { runParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 
 export const feedQuerySchema = z.object({
   interval_ms: z.coerce

@@ -10,7 +10,7 @@ import { LimitsError, limiterState, planLimits, setLimits } from '../campaign/li
 import { DEFAULT_LIMITS, type Limits } from '../../workflows/limiter-core';
 import { limitsPatchSchema } from './api-console-schemas';
 import { spaceParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 import type { Principal } from './auth';
 import { BadRequestError } from './errors';
 

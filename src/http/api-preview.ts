@@ -18,7 +18,7 @@ import {
   spaceParamsSchema,
   type CreateRunOptions,
 } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 import { BadRequestError, PayloadTooLargeError } from './errors';
 import { ingestOptionsFor, runTimingFrom } from './run-options';
 import { planContact, planFit } from './run-plan';

@@ -6,12 +6,8 @@
 import { Readable } from 'node:stream';
 import type { CountryCode } from 'libphonenumber-js';
 import { ContactFileError, loadDoNotCall, type IngestOptions } from '../contacts';
-import {
-  resolveTiming,
-  TimingOptionError,
-  type CampaignTiming,
-  type TimingFlags,
-} from '../campaign/timing-options';
+import { resolveTiming, TimingOptionError, type TimingFlags } from '../campaign/timing-options';
+import type { CampaignTiming } from '../../workflows/definitions';
 import type { CreateRunOptions } from './api-schemas';
 import { BadRequestError } from './errors';
 

@@ -8,17 +8,17 @@
  * (src/net/outbound-url.ts). The first batch is read BEFORE the campaign starts, so a list that is wrong as a
  * whole (empty, not CSV, no phone column) or has no valid row starts nothing (400 with the report). A problem
  * found only further into the parse (a malformed record) cancels the run already started and answers the error
- * with its run_id.
+ * with its run_id. That path is src/campaign/start-from-list.ts, the CLI's and the schedules' too.
  */
 import fs from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { policyFrom } from '../campaign/policy-file';
-import { newRunId, startRun, type RunSettings } from '../campaign/start-run';
+import type { RunSettings } from '../campaign/start-run';
+import { NoValidRowsError, startRunFromList } from '../campaign/start-from-list';
+import { DEFAULTS } from '../config/config';
+import { AppError } from '../errors';
 import { ingestContacts, ingestJsonContacts, type IngestResult, type IngestSummary } from '../contacts';
-import type { ContactBatch } from '../contacts/contact';
-import { cancelSignal } from '../../workflows/definitions';
-import { campaignWorkflowId } from '../../workflows/ids';
 import {
   createRunFormSchema,
   createRunJsonBodySchema,
@@ -28,9 +28,16 @@ import {
   type CreateRunOptions,
   type ValidationReport,
 } from './api-schemas';
-import { parseWith, sendEnvelope, toHttpError, type ApiContext } from './api-v2';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 import { executionStatusOf } from '../campaign/run-queries';
-import { loadRun, loadRunFromInfo, runsOfSpaceQuery, stateOf, toV2Run, withLiveEta } from './api-views';
+import {
+  loadRun,
+  loadRunFromInfo,
+  runsOfSpaceQuery,
+  stateOf,
+  toV2Run,
+  withLiveEta,
+} from '../campaign/run-views';
 import type { Principal } from './auth';
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors';
 import { runOptionExtras, type RunOptionExtras } from './api-run-options';
@@ -50,18 +57,6 @@ export function toReport(s: IngestSummary): ValidationReport {
     columns: { ...s.columns },
     metadata_columns: s.metadataColumns,
   };
-}
-
-async function* prepend(
-  first: ContactBatch,
-  rest: AsyncIterator<ContactBatch>,
-): AsyncGenerator<ContactBatch> {
-  yield first;
-  for (;;) {
-    const n = await rest.next();
-    if (n.done) break;
-    yield n.value;
-  }
 }
 
 interface Source {
@@ -124,7 +119,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         ...(fromNumber ? { fromNumber } : {}),
       },
       policy: policyFrom(o.policy ?? {}),
-      window: o.window ?? 500,
+      window: o.window ?? DEFAULTS.window,
       source,
       user: principal.user,
       ...(o.callback_url ? { callbackUrl: o.callback_url } : {}),
@@ -295,49 +290,22 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     settings: RunSettings,
     source: Source,
   ) {
-    const { batches, summary } = source.ingest;
-    summary.catch(() => undefined); // awaited below; the batches carry the same error first
-
-    // A list wrong as a whole, or with no valid row, starts nothing.
-    const it = batches[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) {
-      const s = await summary;
-      throw new BadRequestError('no_valid_rows', `no valid contact in ${s.rows} rows: nothing was started`, {
-        report: toReport(s),
-      });
-    }
-
-    const runId = newRunId();
+    let summary: IngestSummary;
+    let runId: string;
     try {
-      await startRun(
-        temporal,
-        taskQueue,
-        { ...settings, runId },
-        { [Symbol.asyncIterator]: () => prepend(first.value, it) },
-      );
+      ({ runId, summary } = await startRunFromList(temporal, taskQueue, settings, source.ingest));
     } catch (err) {
-      // The campaign may have started before the stream failed: cancel it, so nothing half-read is dialed on.
-      const started = await temporal.workflow
-        .getHandle(campaignWorkflowId(runId))
-        .signal(cancelSignal, { hangup: true })
-        .then(() => true)
-        .catch(() => false);
-      if (started) {
-        request.log.warn({ runId, err }, 'contact list failed after the run started: run canceled');
-        const http = toHttpError(err);
-        if (http && http.statusCode < 500) {
-          throw new HttpError(http.statusCode, http.code, `${http.message}; run ${runId} was canceled`, {
-            ...http.details,
-            run_id: runId,
-          });
-        }
-      }
+      if (err instanceof NoValidRowsError)
+        throw new BadRequestError('no_valid_rows', err.message, { report: toReport(err.summary) });
+      if (err instanceof AppError && err.details?.run_id)
+        request.log.warn(
+          { runId: err.details.run_id, err },
+          'contact list failed after the run started: run canceled',
+        );
       throw err;
     }
-    const report = toReport(await summary);
     const run = toV2Run(await loadRun(temporal, runId, space_token), opts.runMode);
-    return sendEnvelope(reply, 201, 'Run Created Successfully', run, 1, { x_validation: report });
+    return sendEnvelope(reply, 201, 'Run Created Successfully', run, 1, { x_validation: toReport(summary) });
   }
 
   app.get('/runs/', { config: { v2ErrorMessage: 'Error fetching runs' } }, async (request, reply) => {

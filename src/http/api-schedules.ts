@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CountryCode } from 'libphonenumber-js';
 import { policyFrom } from '../campaign/policy-file';
+import { DEFAULTS } from '../config/config';
 import { parseDeadline, parseTiming, TimingOptionError } from '../campaign/timing-options';
 import {
   createCampaignSchedule,
@@ -14,22 +15,17 @@ import {
   describeCampaignSchedule,
   listCampaignSchedules,
   pauseCampaignSchedule,
-  ScheduleError,
   triggerCampaignSchedule,
   unpauseCampaignSchedule,
   type ScheduleView,
 } from '../schedules/schedules';
 import { createScheduleBodySchema, scheduleParamsSchema } from './api-console-schemas';
 import { spaceParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
-import { BadRequestError, ConflictError, NotFoundError } from './errors';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
+import { BadRequestError, NotFoundError } from './errors';
 
+/** A schedule's timing options are part of the schedule: their refusal answers `invalid_schedule`. */
 function toHttp(err: unknown): unknown {
-  if (err instanceof ScheduleError) {
-    if (err.code === 'SCHEDULE_NOT_FOUND') return new NotFoundError('schedule_not_found', err.message);
-    if (err.code === 'SCHEDULE_EXISTS') return new ConflictError('schedule_exists', err.message);
-    return new BadRequestError('invalid_schedule', err.message);
-  }
   if (err instanceof TimingOptionError) return new BadRequestError('invalid_schedule', err.message);
   return err;
 }
@@ -150,7 +146,7 @@ export const apiSchedulesRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async
                   : {}),
               },
               policy,
-              window: b.window ?? 500,
+              window: b.window ?? DEFAULTS.window,
               user: principal.user,
               ...timing,
             },

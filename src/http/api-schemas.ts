@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import { policyFileSchema } from '../campaign/policy-file';
 import { RETRY_WHICH } from '../campaign/run-control';
-import { RUN_STATES, type RunState } from '../campaign/run-queries';
+import { RUN_STATES } from '../campaign/run-queries';
+import { v2RunSchema, v2TaskSchema } from '../campaign/run-view-schemas';
 import { TASK_STATUSES } from '../../workflows/definitions';
 import { MAX_CAMPAIGN_WINDOW, TEMPORAL_LIMITS } from '../temporal/server-limits';
 
@@ -29,7 +30,6 @@ export const runParamsSchema = spaceParamsSchema.extend({ run_id: z.string().min
  * canceling, canceled — one mapping (src/campaign/run-queries.ts) for `status`, `?status=`, the CLI and /metrics.
  */
 export { RUN_STATES, type RunState } from '../campaign/run-queries';
-export type V2RunStatus = RunState;
 
 const page = z.coerce.number().int().min(1).default(1).describe('1-based page number');
 const pageSize = z.coerce.number().int().min(1).max(100).default(20).describe('items per page (max 100)');
@@ -42,14 +42,12 @@ export const listRunsQuerySchema = z.object({
     .optional()
     .describe('a run status: completed | running | failed (documented), paused | canceling | canceled'),
 });
-export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
 
 export const listTasksQuerySchema = z.object({
   page,
   page_size: pageSize,
   status: z.enum(TASK_STATUSES).optional().describe('task status'),
 });
-export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
 export const exportQuerySchema = z.object({
   format: z.enum(['csv', 'json']).default('csv'),
@@ -161,7 +159,6 @@ export const createRunJsonBodySchema = z
   .refine((b) => (b.contacts === undefined) !== (b.source_url === undefined), {
     message: 'give exactly one of contacts or source_url (or upload a CSV as multipart field `file`)',
   });
-export type CreateRunJsonBody = z.infer<typeof createRunJsonBodySchema>;
 
 /** Multipart form fields sent BEFORE the `file` part: strings, so numbers and the policy are decoded here. */
 export const createRunFormSchema = z
@@ -203,140 +200,6 @@ export const retryBodySchema = z
   .strict();
 
 // ---------- responses ----------
-
-const countsSchema = z.object({
-  pending: z.number().int(),
-  ringing: z.number().int(),
-  active: z.number().int(),
-  completed: z.number().int(),
-  failed: z.number().int(),
-  skipped: z.number().int(),
-  expired: z.number().int(),
-  canceled: z.number().int(),
-});
-
-export const runExtensionSchema = z.object({
-  state: z.enum(RUN_STATES).describe('the same as `status`'),
-  total: z.number().int().describe('contacts announced (valid and skipped)'),
-  input_closed: z.boolean(),
-  counts: countsSchema.describe('tasks by status'),
-  attempts: z.number().int().describe('dial attempts made'),
-  retries_waiting: z.number().int(),
-  eta: z.string().nullable(),
-  paused_reason: z
-    .string()
-    .nullable()
-    .describe('set when the run paused itself: Unpod refused the whole account (what happened, what to do)'),
-  unknown_end_reasons: z
-    .record(z.string(), z.number().int())
-    .describe('end_reasons the policy table does not know (treated as failures), with their counts'),
-  account_id: z.string(),
-  pipe_id: z.string(),
-  agent_id: z.string().nullable(),
-  window: z.number().int(),
-  source: z.string().nullable(),
-  callback_url: z.string().nullable(),
-  calling_window: z
-    .object({
-      days: z.array(z.number().int()).describe('0 = Sunday … 6 = Saturday'),
-      start: z.string(),
-      end: z.string(),
-      blackout_dates: z.array(z.string()),
-    })
-    .nullable()
-    .describe("in each contact's zone; null: any time"),
-  zone: z.string().nullable().describe('the campaign zone, for contacts whose row and number give none'),
-  deadline: z.string().nullable().describe('tasks not reached by then end expired'),
-  past_call_at: z.enum(['call', 'skip']).describe('what a call time already past does'),
-});
-
-export const v2RunSchema = z.object({
-  space_id: z.string(),
-  user: z.string().nullable(),
-  thread_id: z.string().nullable(),
-  run_id: z.string(),
-  collection_ref: z.string().nullable(),
-  run_mode: z.enum(['dev', 'prod']),
-  status: z
-    .enum(RUN_STATES)
-    .describe('completed | running | failed as documented, and paused | canceling | canceled (exact)'),
-  batch_count: z.number().int(),
-  created: z.string().describe('UTC, YYYY-MM-DDTHH:MM:SS as in the Runs API'),
-  modified: z.string(),
-  x_campaign: runExtensionSchema,
-});
-export type V2Run = z.infer<typeof v2RunSchema>;
-
-const attemptSchema = z.object({
-  attempt: z.number().int(),
-  call_id: z.string().nullable(),
-  created_at: z.string(),
-  ended_at: z.string().nullable(),
-  status: z.string(),
-  end_reason: z.string().nullable(),
-  duration_s: z.number().nullable(),
-  ended_by: z.string().nullable(),
-  decision: z.string().nullable(),
-});
-
-export const taskExtensionSchema = z.object({
-  status: z.enum(TASK_STATUSES),
-  end_reason: z.string().nullable(),
-  reason: z.string().nullable().describe('why the task ended as it did'),
-  attempts: z.number().int(),
-  attempt_history: z.array(attemptSchema),
-  next_attempt_at: z.string().nullable(),
-  line: z.number().int().describe('line of the contact in its source'),
-  metadata: z.record(z.string(), z.string()),
-});
-
-export const v2TaskSchema = z.object({
-  space_id: z.string(),
-  thread_id: z.string().nullable(),
-  user: z.string().nullable(),
-  user_org_id: z.string().nullable(),
-  user_info: z.object({
-    id: z.string().nullable(),
-    email: z.string().nullable(),
-    full_name: z.string().nullable(),
-    user_token: z.string().nullable(),
-  }),
-  run_id: z.string(),
-  task_id: z.string(),
-  collection_ref: z.string().nullable(),
-  execution_type: z.literal('call'),
-  task: z.object({ objective: z.string().nullable() }),
-  input: z.object({
-    document_id: z.string().nullable(),
-    name: z.string().nullable(),
-    contact_number: z.string(),
-    created: z.string(),
-    token: z.string(),
-    vapi_agent_id: z.string().nullable(),
-    number_id: z.string().nullable(),
-    quality: z.string().nullable(),
-  }),
-  output: z.object({
-    id: z.string().nullable(),
-    assistantId: z.string().nullable(),
-    phoneNumberId: z.string().nullable(),
-    type: z.literal('outbound'),
-    startedAt: z.string().nullable(),
-    endedAt: z.string().nullable(),
-    transcript: z.string().nullable(),
-    recordingUrl: z.string().nullable(),
-    summary: z.string().nullable(),
-    createdAt: z.string().nullable(),
-    updatedAt: z.string().nullable(),
-    orgId: z.string().nullable(),
-    cost: z.number().nullable(),
-    customer: z.object({ number: z.string(), name: z.string().nullable() }),
-  }),
-  created: z.string(),
-  modified: z.string(),
-  x_campaign: taskExtensionSchema,
-});
-export type V2Task = z.infer<typeof v2TaskSchema>;
 
 export const validationReportSchema = z.object({
   rows: z.number().int().describe('data rows read = valid + skipped + rejected'),
@@ -381,13 +244,5 @@ export const v2ErrorSchema = z.object({
 });
 export type V2ErrorBody = z.infer<typeof v2ErrorSchema>;
 
-/** The callback body POSTed to a run's callback_url. */
-export const callbackEventSchema = z.object({
-  event_id: z.string().describe('stable per event: retries of one delivery carry the same id'),
-  type: z.enum(['task.finished', 'run.finished']),
-  created: z.string(),
-  run_id: z.string(),
-  space_id: z.string(),
-  data: z.union([v2TaskSchema, v2RunSchema]),
-});
-export type CallbackEvent = z.infer<typeof callbackEventSchema>;
+// TEMPORARY, for activities/callbacks.ts until it imports the type from src/campaign/run-view-schemas.ts.
+export type { CallbackEvent } from '../campaign/run-view-schemas';

@@ -8,8 +8,8 @@ import { getRunInput } from '../campaign/run-control';
 import { RunNotFoundError, tasksQuery } from '../campaign/run-queries';
 import type { TaskState } from '../../workflows/definitions';
 import { listTasksQuerySchema, runParamsSchema } from './api-schemas';
-import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
-import { loadTask, toV2Task } from './api-views';
+import { parseWith, sendEnvelope, type ApiContext } from './api-context';
+import { loadTask, toV2Task } from '../campaign/run-views';
 
 export const apiTasksRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const { temporal, auth } = ctx;

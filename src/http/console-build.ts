@@ -6,18 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { PACKAGE_ROOT } from '../config/package-root';
 
-/** The package's root: the nearest folder up from here with a package.json (source and compiled alike). */
-function packageRoot(from = __dirname): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.join(__dirname, '..', '..');
-  }
-}
-
-export const WEB_DIR = path.join(packageRoot(), 'web');
-export const CONSOLE_DIST = path.join(packageRoot(), 'dist', 'console');
+export const WEB_DIR = path.join(PACKAGE_ROOT, 'web');
+export const CONSOLE_DIST = path.join(PACKAGE_ROOT, 'dist', 'console');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -37,6 +29,10 @@ export function consoleIsStale(outDir = CONSOLE_DIST): boolean {
 }
 
 export async function buildConsole(outDir = CONSOLE_DIST): Promise<{ outDir: string; bytes: number }> {
+  if (!fs.existsSync(WEB_DIR))
+    throw new Error(`the console is not built (${outDir}) and its sources (${WEB_DIR}) are not here`);
+  // esbuild only where the console is built (a checkout): an installed package ships dist/console/ built.
+  const { build } = await import('esbuild');
   fs.mkdirSync(outDir, { recursive: true });
   const result = await build({
     entryPoints: {

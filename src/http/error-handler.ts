@@ -1,46 +1,34 @@
 /**
- * One error handler for the whole server: maps HttpError, fastify's own errors (FST_ERR_* with a 4xx status:
- * bad content type, body too large, ...) and anything else to `{ error: { code, message } }`. Unknown errors
- * become a generic 500; their details go to the log only.
+ * The error handler of every route outside /api/v2 (health, metrics, the agent push, the console's assets,
+ * /docs): `{ error: { code, message, ...details } }`, the code and status from the one table (src/errors) via
+ * toHttpError. Unknown errors become a generic 500; their details go to the log only.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { HttpError, ServiceUnavailableError, type ErrorBody } from './errors';
-
-function isFastifyClientError(err: unknown): err is FastifyError & { statusCode: number } {
-  const e = err as Partial<FastifyError> | null;
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof e.statusCode === 'number' &&
-    e.statusCode >= 400 &&
-    e.statusCode < 500 &&
-    typeof e.message === 'string'
-  );
-}
+import type { FastifyInstance } from 'fastify';
+import { HttpError, ServiceUnavailableError, toHttpError, type ErrorBody } from './errors';
 
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
-    if (err instanceof HttpError) {
-      if (err.statusCode >= 500) request.log.warn({ code: err.code, cause: err.cause }, err.message);
-      if (err instanceof ServiceUnavailableError && err.retryAfterS !== undefined) {
-        void reply.header('retry-after', String(err.retryAfterS));
-      }
-      const body: ErrorBody = { error: { ...err.details, code: err.code, message: err.message } };
-      return reply.status(err.statusCode).send(body);
+    const http = toHttpError(err);
+    if (!http) {
+      request.log.error({ err }, 'unhandled error');
+      const body: ErrorBody = { error: { code: 'internal_error', message: 'internal server error' } };
+      return reply.status(500).send(body);
     }
-    if (isFastifyClientError(err)) {
-      const body: ErrorBody = { error: { code: err.code ?? 'bad_request', message: err.message } };
-      return reply.status(err.statusCode).send(body);
+    if (http.statusCode >= 500) request.log.warn({ code: http.code, cause: http.cause }, http.message);
+    if (http instanceof ServiceUnavailableError && http.retryAfterS !== undefined) {
+      void reply.header('retry-after', String(http.retryAfterS));
     }
-    request.log.error({ err }, 'unhandled error');
-    const body: ErrorBody = { error: { code: 'internal_error', message: 'internal server error' } };
-    return reply.status(500).send(body);
+    const body: ErrorBody = { error: { ...http.details, code: http.code, message: http.message } };
+    return reply.status(http.statusCode).send(body);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const body: ErrorBody = {
-      error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` },
-    };
+    const err = new HttpError(
+      404,
+      'not_found',
+      `no route for ${request.method} ${request.url.split('?')[0]}`,
+    );
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
     return reply.status(404).send(body);
   });
 }

@@ -1,38 +1,45 @@
 /**
- * HTTP errors with stable codes. Every error a route throws is one of these (or is mapped to one by the error
- * handler), and every client sees `{ error: { code, message } }` — never a stack trace.
+ * HTTP errors: AppErrors (src/errors) with the status they answer. Each subclass takes only the codes whose
+ * table status is its own, so a code and its status cannot disagree. Clients see the v2 error body on the
+ * /api/v2 routes and `{ error: { code, message } }` on the rest (README, "Errors"); never a stack trace.
  */
-export class HttpError extends Error {
+import { AppError, type CodeWithStatus, type ErrorCode } from '../errors';
+
+export class HttpError extends AppError {
   override readonly name: string = 'HttpError';
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     /** Extra, client-safe fields placed beside code and message (e.g. zod issue paths). */
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, { details, cause: options?.cause });
   }
 }
 
 export class BadRequestError extends HttpError {
   override readonly name = 'BadRequestError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: CodeWithStatus<400>, message: string, details?: Record<string, unknown>) {
     super(400, code, message, details);
   }
 }
 
 export class UnauthorizedError extends HttpError {
   override readonly name = 'UnauthorizedError';
-  constructor(code: string, message: string) {
+  constructor(code: CodeWithStatus<401>, message: string) {
     super(401, code, message);
   }
 }
 
 export class ServiceUnavailableError extends HttpError {
   override readonly name = 'ServiceUnavailableError';
-  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterS?: number }) {
+  constructor(
+    code: CodeWithStatus<503>,
+    message: string,
+    options?: { cause?: unknown; retryAfterS?: number },
+  ) {
     super(503, code, message, undefined, { cause: options?.cause });
     this.retryAfterS = options?.retryAfterS;
   }
@@ -45,7 +52,7 @@ export interface ErrorBody {
 
 export class ConflictError extends HttpError {
   override readonly name = 'ConflictError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: CodeWithStatus<409>, message: string, details?: Record<string, unknown>) {
     super(409, code, message, details);
   }
 }
@@ -66,7 +73,7 @@ export class ForbiddenError extends HttpError {
 
 export class NotFoundError extends HttpError {
   override readonly name = 'NotFoundError';
-  constructor(code: string, message: string) {
+  constructor(code: CodeWithStatus<404>, message: string) {
     super(404, code, message);
   }
 }
@@ -76,4 +83,39 @@ export class NotAuthenticatedError extends HttpError {
   constructor(code: 'not_authenticated' | 'invalid_token', message: string) {
     super(401, code, message);
   }
+}
+
+/**
+ * Any error as an HttpError, or undefined for an unexpected one (the caller logs it and answers a bare 500):
+ * an HttpError as it is; an AppError whose code has a status, with that status; fastify's own client errors
+ * (a 4xx with its FST_ERR_* code) with the table's code for their status, fastify's code kept as `reason`.
+ */
+export function toHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof AppError) {
+    const status = err.status;
+    return status === undefined ? undefined : new HttpError(status, err.code, err.message, err.details);
+  }
+  const e = err as { statusCode?: unknown; message?: unknown; code?: unknown } | null;
+  if (
+    e &&
+    typeof e.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    typeof e.message === 'string'
+  ) {
+    const code: ErrorCode =
+      e.statusCode === 413
+        ? 'payload_too_large'
+        : e.statusCode === 415
+          ? 'unsupported_media_type'
+          : 'bad_request';
+    return new HttpError(
+      e.statusCode,
+      code,
+      e.message,
+      typeof e.code === 'string' ? { reason: e.code } : undefined,
+    );
+  }
+  return undefined;
 }

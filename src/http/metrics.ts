@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
 import { progressQuery, TASK_STATUSES, type CampaignProgress } from '../../workflows/definitions';
 import { RUN_STATES, runStateOf, type RunState } from '../campaign/run-queries';
+import { visibilityQuery } from '../temporal/visibility';
 import type { Authorizer } from './auth';
 
 /** Numbers this server cannot read from visibility; each optional, per account. */
@@ -73,12 +74,10 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
         counts[state]++;
       }
     };
-    await states(`WorkflowType = 'campaignWorkflow' AND ExecutionStatus = 'Running'`, false);
-    await states(`WorkflowType = 'campaignWorkflow' AND ExecutionStatus = 'Completed'`, true);
+    await states(visibilityQuery('campaign', { ExecutionStatus: 'Running' }), false);
+    await states(visibilityQuery('campaign', { ExecutionStatus: 'Completed' }), true);
     for (const s of CLOSED_NOT_COMPLETED) {
-      const { count } = await temporal.workflow.count(
-        `WorkflowType = 'campaignWorkflow' AND ExecutionStatus = '${s}'`,
-      );
+      const { count } = await temporal.workflow.count(visibilityQuery('campaign', { ExecutionStatus: s }));
       counts.failed += count;
     }
     return counts;
@@ -95,9 +94,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
     );
     const tasks = await Promise.all(
       TASK_STATUSES.map(async (s) => {
-        const { count } = await temporal.workflow.count(
-          `WorkflowType = 'callTaskWorkflow' AND TaskStatus = '${s}'`,
-        );
+        const { count } = await temporal.workflow.count(visibilityQuery('callTask', { TaskStatus: s }));
         return [{ status: s }, count] as [Record<string, string>, number];
       }),
     );

@@ -3,7 +3,17 @@
  * api-limits, api-schedules), generated from their zod schemas like the rest of /docs/openapi.json.
  */
 import { z } from 'zod';
-import { json, pathParam, queryParams, ref, RUN, schema, SPACE, type Json } from './openapi-parts';
+import {
+  errorResponses,
+  json,
+  pathParam,
+  queryParams,
+  ref,
+  RUN,
+  schema,
+  SPACE,
+  type Json,
+} from './openapi-parts';
 import {
   contactsQuerySchema,
   createScheduleBodySchema,
@@ -19,8 +29,6 @@ import { tasksEnvelopeSchema } from './api-schemas';
 import { feedQuerySchema } from './api-feed';
 
 const SCHEDULE = pathParam('schedule_id', 'schedule id');
-const errors = (...codes: number[]): Json =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, content: json('Error') }]));
 
 export const consoleSchemas: Record<string, Json> = {
   PreviewEnvelope: schema(previewEnvelopeSchema, 'output'),
@@ -50,7 +58,7 @@ export function consolePaths(base: string): Record<string, Json> {
       parameters: [SPACE, SCHEDULE],
       responses: {
         '200': { description: 'done', content: json('ScheduleEnvelope') },
-        ...errors(401, 403, 404, 500),
+        ...errorResponses(401, 403, 404, 500),
       },
     },
   });
@@ -71,7 +79,7 @@ export function consolePaths(base: string): Record<string, Json> {
         },
         responses: {
           '200': { description: 'Run Previewed Successfully', content: json('PreviewEnvelope') },
-          ...errors(400, 401, 403, 404, 413, 500),
+          ...errorResponses(400, 401, 403, 404, 413, 500),
         },
       },
     },
@@ -82,7 +90,7 @@ export function consolePaths(base: string): Record<string, Json> {
         parameters: [SPACE, RUN, ...queryParams(contactsQuerySchema)],
         responses: {
           '200': { description: 'Contacts Fetched Successfully', content: json('ContactsEnvelope') },
-          ...errors(400, 401, 403, 404, 500),
+          ...errorResponses(400, 401, 403, 404, 500),
         },
       },
     },
@@ -93,7 +101,7 @@ export function consolePaths(base: string): Record<string, Json> {
         parameters: [SPACE, RUN],
         responses: {
           '200': { description: 'Outcomes Fetched Successfully', content: json('OutcomesEnvelope') },
-          ...errors(401, 403, 404, 500),
+          ...errorResponses(401, 403, 404, 500),
         },
       },
     },
@@ -109,7 +117,7 @@ export function consolePaths(base: string): Record<string, Json> {
             description: 'a sample (JSON) or a stream of samples (text/event-stream)',
             content: { ...json('FeedEnvelope'), 'text/event-stream': { schema: { type: 'string' } } },
           },
-          ...errors(400, 401, 403, 404, 500),
+          ...errorResponses(400, 401, 403, 404, 500),
         },
       },
     },
@@ -120,7 +128,7 @@ export function consolePaths(base: string): Record<string, Json> {
         parameters: [SPACE],
         responses: {
           '200': { description: 'Limits Fetched Successfully', content: json('LimitsEnvelope') },
-          ...errors(401, 403, 404, 500),
+          ...errorResponses(401, 403, 404, 500),
         },
       },
       patch: {
@@ -130,7 +138,7 @@ export function consolePaths(base: string): Record<string, Json> {
         requestBody: { required: true, content: json('LimitsPatch') },
         responses: {
           '200': { description: 'Limits Changed Successfully', content: json('LimitsEnvelope') },
-          ...errors(400, 401, 403, 404, 500),
+          ...errorResponses(400, 401, 403, 404, 500),
         },
       },
     },
@@ -141,7 +149,7 @@ export function consolePaths(base: string): Record<string, Json> {
         parameters: [SPACE],
         responses: {
           '200': { description: 'Schedules Fetched Successfully', content: json('SchedulesEnvelope') },
-          ...errors(401, 403, 404, 500),
+          ...errorResponses(401, 403, 404, 500),
         },
       },
       post: {
@@ -151,7 +159,7 @@ export function consolePaths(base: string): Record<string, Json> {
         requestBody: { required: true, content: json('CreateSchedule') },
         responses: {
           '201': { description: 'Schedule Created Successfully', content: json('ScheduleEnvelope') },
-          ...errors(400, 401, 403, 404, 409, 500),
+          ...errorResponses(400, 401, 403, 404, 409, 500),
         },
       },
     },
@@ -162,14 +170,17 @@ export function consolePaths(base: string): Record<string, Json> {
         parameters: [SPACE, SCHEDULE],
         responses: {
           '200': { description: 'Schedule Fetched Successfully', content: json('ScheduleEnvelope') },
-          ...errors(401, 403, 404, 500),
+          ...errorResponses(401, 403, 404, 500),
         },
       },
       delete: {
         summary: 'Delete a schedule (runs it started go on)',
         tags: ['schedules'],
         parameters: [SPACE, SCHEDULE],
-        responses: { '200': { description: 'Schedule Deleted Successfully' }, ...errors(401, 403, 404, 500) },
+        responses: {
+          '200': { description: 'Schedule Deleted Successfully' },
+          ...errorResponses(401, 403, 404, 500),
+        },
       },
     },
     [`${base}/schedules/{schedule_id}/pause/`]: scheduleAction('pause', 'Pause a schedule'),

@@ -1,5 +1,6 @@
 /** The building blocks of /docs/openapi.json, shared by openapi.ts and openapi-console.ts. */
 import { z } from 'zod';
+import { codesWithStatus, ERROR_CODES, statusText } from '../errors';
 
 export type Json = Record<string, unknown>;
 
@@ -36,3 +37,31 @@ export const SPACE = pathParam(
 export const RUN = pathParam('run_id', 'run id, R followed by 32 hex digits');
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+
+/**
+ * The error responses of an operation, from the one table of codes (src/errors): each status's text
+ * (http.STATUS_CODES) and the codes that answer with it, in the v2 error body (`x_campaign.code`).
+ */
+export function errorResponses(...statuses: number[]): Json {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      {
+        description: `${statusText(s)}; x_campaign.code: ${codesWithStatus(s).join(', ') || 'internal_error'}`,
+        content: json('Error'),
+      },
+    ]),
+  );
+}
+
+/** Every code a client can see, with what it means: the table itself, for the document's components. */
+export function errorCodeSchema(): Json {
+  const codes = Object.entries(ERROR_CODES).filter(([, e]) => 'status' in e);
+  return {
+    type: 'string',
+    enum: codes.map(([c]) => c),
+    description: codes
+      .map(([c, e]) => `- \`${c}\` (${(e as { status: number }).status}): ${e.description}`)
+      .join('\n'),
+  };
+}

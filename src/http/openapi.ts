@@ -7,9 +7,18 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { z } from 'zod';
-import { json, queryParams, ref, RUN, schema, SPACE, type Json } from './openapi-parts';
 import {
-  callbackEventSchema,
+  errorCodeSchema,
+  errorResponses,
+  json,
+  queryParams,
+  ref,
+  RUN,
+  schema,
+  SPACE,
+  type Json,
+} from './openapi-parts';
+import {
   cancelBodySchema,
   createdRunEnvelopeSchema,
   createRunFormSchema,
@@ -24,21 +33,8 @@ import {
   tasksEnvelopeSchema,
   v2ErrorSchema,
 } from './api-schemas';
+import { callbackEventSchema } from '../campaign/run-view-schemas';
 import { consolePaths, consoleSchemas } from './openapi-console';
-
-const errors = (...codes: number[]): Json =>
-  Object.fromEntries(
-    codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: json('Error') }]),
-  );
-const ERROR_TEXT: Record<number, string> = {
-  400: 'Bad Request - invalid parameters, body or contact list',
-  401: 'Unauthorized - invalid or missing API token',
-  403: 'Forbidden - a permission hook denied the request',
-  404: 'Not Found - space or run not found (another space’s run is not found either)',
-  409: 'Conflict - the run is in a state that does not allow this',
-  413: 'Payload Too Large - over the configured body or source limit',
-  500: 'Internal Server Error',
-};
 
 export function buildOpenApi(): Json {
   const base = '/api/v2/platform/spaces/{space_token}';
@@ -50,7 +46,7 @@ export function buildOpenApi(): Json {
       ...(body ? { requestBody: { required: action !== 'cancel', content: json(body) } } : {}),
       responses: {
         '200': { description: 'requested', content: json('RunEnvelope') },
-        ...errors(400, 401, 403, 404, 409, 500),
+        ...errorResponses(400, 401, 403, 404, 409, 500),
       },
     },
   });
@@ -76,6 +72,7 @@ export function buildOpenApi(): Json {
         TasksEnvelope: schema(tasksEnvelopeSchema, 'output'),
         RetryEnvelope: schema(retryEnvelopeSchema, 'output'),
         Error: schema(v2ErrorSchema, 'output'),
+        ErrorCode: errorCodeSchema(),
         CreateRunJson: schema(createRunJsonBodySchema, 'input'),
         CreateRunForm: schema(
           createRunFormSchema.extend({ file: z.string().describe('the CSV (binary)') }),
@@ -96,7 +93,7 @@ export function buildOpenApi(): Json {
           parameters: [SPACE, ...queryParams(listRunsQuerySchema)],
           responses: {
             '200': { description: 'Runs Fetched Successfully', content: json('RunsEnvelope') },
-            ...errors(400, 401, 403, 404, 500),
+            ...errorResponses(400, 401, 403, 404, 500),
           },
         },
         post: {
@@ -112,7 +109,7 @@ export function buildOpenApi(): Json {
           },
           responses: {
             '201': { description: 'Run Created Successfully', content: json('CreatedRunEnvelope') },
-            ...errors(400, 401, 403, 404, 413, 500),
+            ...errorResponses(400, 401, 403, 404, 413, 500),
           },
         },
       },
@@ -123,7 +120,7 @@ export function buildOpenApi(): Json {
           parameters: [SPACE, RUN],
           responses: {
             '200': { description: 'Run Fetched Successfully', content: json('RunEnvelope') },
-            ...errors(401, 403, 404, 500),
+            ...errorResponses(401, 403, 404, 500),
           },
         },
       },
@@ -134,7 +131,7 @@ export function buildOpenApi(): Json {
           parameters: [SPACE, RUN, ...queryParams(listTasksQuerySchema)],
           responses: {
             '200': { description: 'Tasks Fetched Successfully', content: json('TasksEnvelope') },
-            ...errors(400, 401, 403, 404, 500),
+            ...errorResponses(400, 401, 403, 404, 500),
           },
         },
       },
@@ -150,7 +147,7 @@ export function buildOpenApi(): Json {
           responses: {
             '201': { description: 'Retry Run Created Successfully', content: json('RetryEnvelope') },
             '200': { description: 'No Tasks To Retry', content: json('RetryEnvelope') },
-            ...errors(400, 401, 403, 404, 409, 500),
+            ...errorResponses(400, 401, 403, 404, 409, 500),
           },
         },
       },
@@ -167,7 +164,7 @@ export function buildOpenApi(): Json {
                 'application/json': { schema: { type: 'array' } },
               },
             },
-            ...errors(400, 401, 403, 404, 500),
+            ...errorResponses(400, 401, 403, 404, 500),
           },
         },
       },

@@ -6,12 +6,8 @@
 import { Readable } from 'node:stream';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
-import {
-  parseTiming,
-  resolveDeadline,
-  TimingOptionError,
-  type CampaignTiming,
-} from '../campaign/timing-options';
+import { parseTiming, resolveDeadline, TimingOptionError } from '../campaign/timing-options';
+import type { CampaignTiming } from '../../workflows/definitions';
 import { ContactFileError, loadDoNotCall, type IngestOptions } from '../contacts';
 import { BadRequestError } from './errors';
 

@@ -4,7 +4,7 @@
  * window before the deadline. Pure: the preview route feeds it the ingestion summary and the limits.
  */
 import { formatDuration, estimate, type Estimate } from '../campaign/limits';
-import type { CampaignTiming } from '../campaign/timing-options';
+import type { CampaignTiming } from '../../workflows/definitions';
 import type { Contact } from '../contacts';
 import {
   firstAttemptTime,

@@ -1,6 +1,7 @@
 /** Builds the server and listens; `close()` stops accepting, finishes in-flight requests and resolves. */
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../config/config';
+import { AppError } from '../errors';
 import { buildHttpServer, type HttpServerDeps } from './server';
 
 export interface StartHttpServerOptions extends HttpServerDeps {
@@ -15,9 +16,11 @@ export interface RunningHttpServer {
 }
 
 /** Thrown when a server would listen beyond loopback with no way to tell callers apart. */
-export class ExposedWithoutKeysError extends Error {
+export class ExposedWithoutKeysError extends AppError<'exposed_without_keys'> {
   override readonly name = 'ExposedWithoutKeysError';
-  readonly code = 'UNPOD_CAMPAIGNS_EXPOSED_WITHOUT_KEYS';
+  constructor(message: string) {
+    super('exposed_without_keys', message);
+  }
 }
 
 export async function startHttpServer(opts: StartHttpServerOptions): Promise<RunningHttpServer> {

@@ -6,7 +6,8 @@ import type { Client } from '@temporalio/client';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../unpod/paths';
-import { API_PREFIX, apiV2Routes, type ApiOptions } from './api-v2';
+import type { ApiOptions } from './api-context';
+import { API_PREFIX, apiV2Routes } from './api-v2';
 import { createAuthorizer, type OpsAccess } from './auth';
 import { consoleRoutes, type ConsoleOptions } from './console-routes';
 import { registerErrorHandler } from './error-handler';
@@ -14,6 +15,7 @@ import { healthRoutes } from './health-routes';
 import { metricsRoutes, type MetricsSource } from './metrics';
 import { openApiRoutes } from './openapi';
 import { agentPushRoutes } from './agent-push-routes';
+import { DEFAULTS } from '../config/config';
 
 type LoggerOption = Exclude<FastifyServerOptions['logger'], undefined>;
 
@@ -89,7 +91,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   const api: ApiOptions = deps.api ?? {
     keys: [],
-    defaultAccount: 'acct_default',
+    defaultAccount: DEFAULTS.account,
     defaultPipeId: 'pipe_default',
     defaultRegion: 'US',
   };

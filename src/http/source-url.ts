@@ -10,8 +10,9 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Utf8Guard } from '../contacts/encoding-guard';
-import { fetchOutbound, OutboundUrlError, type OutboundOptions } from '../net/outbound-url';
-import { BadRequestError, PayloadTooLargeError, type HttpError } from './errors';
+import { fetchList, listUrlError } from '../campaign/list-url';
+import { OutboundUrlError, type OutboundOptions } from '../net/outbound-url';
+import { PayloadTooLargeError } from './errors';
 
 /** Counts bytes through (413 past `limit`) and checks every chunk is UTF-8 without NUL (400 naming the offset). */
 function checkedBytes(limit: number, what: string): Transform {
@@ -70,43 +71,24 @@ export async function spool(input: Readable, limit: number, what: string): Promi
   return { file, remove };
 }
 
-/** The guard's refusal or failure as an HTTP error; says why, never what the source sent. */
-export function sourceError(err: OutboundUrlError, limit: number): HttpError {
-  if (err.code === 'too_large') return new PayloadTooLargeError(err.message, { limit_bytes: limit });
-  const code =
-    err.code === 'url_refused' || err.code === 'redirect_refused' || err.code === 'url_invalid'
-      ? 'source_refused'
-      : 'source_unreachable';
-  return new BadRequestError(code, `source_url: ${err.message}`, { reason: err.code });
-}
-
 export interface SourceUrlOptions {
   outbound?: OutboundOptions;
   sourceTimeoutMs?: number;
   sourceLimitBytes: number;
 }
 
-/** Fetches `url` through the guard and spools it; errors are 4xx naming why, never quoting what came back. */
+/** Fetches `url` (src/campaign/list-url.ts, the one fetch of a list) and spools it; errors name why, never what came back. */
 export async function openSourceUrl(url: string, o: SourceUrlOptions): Promise<Spooled> {
-  let res;
+  const label = 'source_url';
+  const body = await fetchList(url, {
+    outbound: { ...o.outbound, timeoutMs: o.outbound?.timeoutMs ?? o.sourceTimeoutMs },
+    maxBytes: o.sourceLimitBytes,
+    label,
+  });
   try {
-    res = await fetchOutbound(
-      url,
-      { method: 'GET' },
-      { ...o.outbound, timeoutMs: o.outbound?.timeoutMs ?? o.sourceTimeoutMs, maxBytes: o.sourceLimitBytes },
-    );
+    return await spool(body, o.sourceLimitBytes, label);
   } catch (err) {
-    if (err instanceof OutboundUrlError) throw sourceError(err, o.sourceLimitBytes);
-    throw err;
-  }
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    res.body.destroy();
-    throw new BadRequestError('source_unavailable', `source_url answered HTTP ${res.statusCode}`);
-  }
-  try {
-    return await spool(res.body, o.sourceLimitBytes, 'source_url');
-  } catch (err) {
-    if (err instanceof OutboundUrlError) throw sourceError(err, o.sourceLimitBytes);
+    if (err instanceof OutboundUrlError) throw listUrlError(err, { label, maxBytes: o.sourceLimitBytes });
     throw err;
   }
 }

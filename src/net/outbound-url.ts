@@ -20,18 +20,13 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { AppError } from '../errors';
 
 export type OutboundErrorCode =
   'url_invalid' | 'url_refused' | 'dns_failed' | 'unreachable' | 'timeout' | 'too_large' | 'redirect_refused';
 
-export class OutboundUrlError extends Error {
+export class OutboundUrlError extends AppError<OutboundErrorCode> {
   override readonly name = 'OutboundUrlError';
-  constructor(
-    readonly code: OutboundErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
   /** Refusals and bad URLs do not get better by retrying; timeouts and network errors may. */
   get retryable(): boolean {
     return this.code === 'unreachable' || this.code === 'timeout' || this.code === 'dns_failed';

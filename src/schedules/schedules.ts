@@ -12,6 +12,8 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import { parseDuration } from '../contacts/durations';
+import { AppError } from '../errors';
+import { WORKFLOW_TYPES } from '../temporal/visibility';
 import {
   MEMO_CAMPAIGN_RUN_ID,
   MEMO_SCHEDULE_KIND,
@@ -19,16 +21,10 @@ import {
   type ScheduledRunResult,
 } from '../../workflows/scheduled-input';
 
-export const SCHEDULED_WORKFLOW_TYPE = 'scheduledCampaignWorkflow';
+export const SCHEDULED_WORKFLOW_TYPE = WORKFLOW_TYPES.scheduledCampaign;
 
-export class ScheduleError extends Error {
+export class ScheduleError extends AppError<'invalid_schedule' | 'schedule_not_found' | 'schedule_exists'> {
   override readonly name = 'ScheduleError';
-  constructor(
-    readonly code: 'INVALID_SCHEDULE' | 'SCHEDULE_NOT_FOUND' | 'SCHEDULE_EXISTS',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const OVERLAP_NAMES = [
@@ -61,7 +57,7 @@ export function scheduleSpec(f: ScheduleTimingFlags): { spec: ScheduleSpec; text
   const given = (['cron', 'every', 'calendar'] as const).filter((k) => f[k] !== undefined);
   if (given.length !== 1) {
     throw new ScheduleError(
-      'INVALID_SCHEDULE',
+      'invalid_schedule',
       `give exactly one of --cron, --every or --calendar${given.length ? ` (got ${given.map((g) => `--${g}`).join(' and ')})` : ''}`,
     );
   }
@@ -70,7 +66,7 @@ export function scheduleSpec(f: ScheduleTimingFlags): { spec: ScheduleSpec; text
   if (f.cron !== undefined) {
     if (f.cron.trim().split(/\s+/).length < 5 && !f.cron.trim().startsWith('@'))
       throw new ScheduleError(
-        'INVALID_SCHEDULE',
+        'invalid_schedule',
         `--cron '${f.cron}' needs 5 fields: minute hour day-of-month month day-of-week`,
       );
     spec.cronExpressions = [f.cron.trim()];
@@ -79,7 +75,7 @@ export function scheduleSpec(f: ScheduleTimingFlags): { spec: ScheduleSpec; text
     const d = parseDuration(f.every);
     if ('error' in d || d.ms < 1000) {
       throw new ScheduleError(
-        'INVALID_SCHEDULE',
+        'invalid_schedule',
         `--every ${'error' in d ? d.error : `'${f.every}' is shorter than a second`}`,
       );
     }
@@ -90,12 +86,12 @@ export function scheduleSpec(f: ScheduleTimingFlags): { spec: ScheduleSpec; text
     try {
       parsed = JSON.parse(f.calendar!);
     } catch (err) {
-      throw new ScheduleError('INVALID_SCHEDULE', `--calendar is not JSON: ${(err as Error).message}`);
+      throw new ScheduleError('invalid_schedule', `--calendar is not JSON: ${(err as Error).message}`);
     }
     const list = Array.isArray(parsed) ? parsed : [parsed];
     if (list.length === 0 || !list.every((c) => c && typeof c === 'object' && !Array.isArray(c))) {
       throw new ScheduleError(
-        'INVALID_SCHEDULE',
+        'invalid_schedule',
         `--calendar must be an object or an array of objects such as {"hour": 9, "minute": 0, "dayOfWeek": [{"start": "MONDAY", "end": "FRIDAY"}]}`,
       );
     }
@@ -125,7 +121,7 @@ export async function createCampaignSchedule(
 ): Promise<{ id: string; spec: string }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(o.id))
     throw new ScheduleError(
-      'INVALID_SCHEDULE',
+      'invalid_schedule',
       `--id '${o.id}': use letters, digits, '.', '_' and '-' (at most 200)`,
     );
   const { spec, text } = scheduleSpec(o.timing);
@@ -151,7 +147,7 @@ export async function createCampaignSchedule(
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning)
       throw new ScheduleError(
-        'SCHEDULE_EXISTS',
+        'schedule_exists',
         `schedule '${o.id}' already exists (delete it first, or pick another --id)`,
       );
     throw err;
@@ -225,7 +221,7 @@ export interface ScheduleView {
 }
 
 function notFound(id: string): ScheduleError {
-  return new ScheduleError('SCHEDULE_NOT_FOUND', `no schedule '${id}'`);
+  return new ScheduleError('schedule_not_found', `no schedule '${id}'`);
 }
 
 async function mapNotFound<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -247,7 +243,7 @@ export async function describeCampaignSchedule(
   const memo = kindMemo(d.memo);
   if (!memo)
     throw new ScheduleError(
-      'SCHEDULE_NOT_FOUND',
+      'schedule_not_found',
       `schedule '${id}' exists but was not made by unpod-campaigns`,
     );
   const recentRuns: ScheduledFiring[] = [];

@@ -1,14 +1,16 @@
 /**
- * Starts the Temporal dev server through @temporalio/testing with an `existing-path` executable (the CLI that
- * cli-binary.ts found or built), with this project's search attributes registered. Used by `npm start`
- * (persistent, fixed ports) and by the tests (in memory, random port).
+ * The Temporal dev server, with this project's search attributes registered. `spawnDevServer` runs the Temporal
+ * CLI binary (cli-binary.ts finds or builds it) directly: what `npm start`, `demo` and an installed package use.
+ * `startDevServer` goes through @temporalio/testing (a dev dependency: the tests and benches, in memory on a
+ * random port, and the embedded stack's fallback in a checkout with no CLI binary, where the SDK downloads one).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type * as TestingPackage from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { resolveTemporalCli } from './cli-binary';
 
@@ -49,6 +51,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
     ]),
     ...Object.entries(opts.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
+  const { TestWorkflowEnvironment } = await loadTestingPackage();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli ? { type: 'existing-path', path: cli.path } : undefined,
@@ -63,6 +66,24 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       log: { format: 'pretty', level: 'warn' },
     },
   });
+}
+
+/** @temporalio/testing, loaded only when used: an installed package does not carry it. */
+async function loadTestingPackage(): Promise<typeof TestingPackage> {
+  try {
+    return await import('@temporalio/testing');
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' &&
+      (err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND'
+    )
+      throw err;
+    throw new Error(
+      'no Temporal CLI found (TEMPORAL_CLI_PATH, `temporal` on PATH, the user cache) and Go is not there to ' +
+        'build one: install the Temporal CLI (https://docs.temporal.io/cli) and put it on PATH or in ' +
+        'TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS to a running server',
+    );
+  }
 }
 
 /** A dev server process this program started and stops. */
