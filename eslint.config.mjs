@@ -69,9 +69,6 @@ export default tseslint.config(
             {
               target: './activities',
               from: ['./src/worker', './src/http', './src/cli', './src/simulator'],
-              // TEMPORARY: activities/callbacks.ts still imports the run views through these two; they live in
-              // src/campaign/ now (run-views.ts, run-view-schemas.ts). Remove once it imports them from there.
-              except: ['./api-views.ts', './api-schemas.ts'],
               message: 'activities/ import workflows/ and the lower src/ folders only (README, "Code map")',
             },
             {

@@ -2,6 +2,7 @@
  * The engine's own bookkeeping against Temporal (lean protocol): start a campaign's task workflows in one go,
  * deliver tasks' reports through the worker's mailbox, and make sure the account's limiter runs.
  */
+import { accountLimiterWorkflow, callTaskWorkflow } from '../workflows';
 import { activityInfo } from '@temporalio/activity';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
@@ -51,7 +52,7 @@ export function createEngineActivities({
             ];
             if (c.name) attrs.push({ key: TaskContactName, value: c.name });
             try {
-              await temporal.workflow.start('callTaskWorkflow', {
+              await temporal.workflow.start(callTaskWorkflow, {
                 workflowId: t.workflowId,
                 taskQueue,
                 args: [t.input],
@@ -84,7 +85,7 @@ export function createEngineActivities({
       limits?: Partial<Limits>,
       settleMs?: number,
     ): Promise<void> {
-      await temporal.workflow.signalWithStart('accountLimiterWorkflow', {
+      await temporal.workflow.signalWithStart(accountLimiterWorkflow, {
         workflowId: limiterWorkflowId(accountId),
         taskQueue: activityInfo().taskQueue,
         args: [{ accountId, limits, ...(settleMs ? { settleMs } : {}) }],

@@ -2,6 +2,7 @@
  * Activities: thin, typed I/O over the Unpod client and Temporal, built by a factory over their dependencies
  * so tests hand in real ones pointed at the simulator and a test server.
  */
+import { accountLimiterWorkflow } from '../workflows';
 import { activityInfo } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { UnpodClient } from '../src/unpod';
@@ -64,7 +65,7 @@ export function createActivities({
       limits?: Partial<Limits>,
     ): Promise<void> {
       const info = activityInfo();
-      await temporal.workflow.signalWithStart('accountLimiterWorkflow', {
+      await temporal.workflow.signalWithStart(accountLimiterWorkflow, {
         workflowId: limiterWorkflowId(accountId),
         taskQueue: info.taskQueue,
         args: [{ accountId, limits }],

@@ -58,6 +58,8 @@ export interface BenchWorker {
   pid: number;
   /** Highest RSS the worker reported so far, bytes. */
   peakRss(): number;
+  /** The highest RSS of each minute since the worker started, bytes (the memory over a long run). */
+  rssByMinute(): number[];
   /** Where the worker's stdout and stderr go. */
   logFile: string;
   /** Shuts the worker down; resolves with its peak RSS. */
@@ -129,14 +131,19 @@ function startWorkerProcess(cfg: WorkerProcessConfig): Promise<BenchWorker> {
   });
   fs.closeSync(out);
   let peak = 0;
+  const startedAt = Date.now();
+  const minutes: number[] = [];
   let stopped: ((rss: number) => void) | undefined;
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exit.then(() => (exited = true));
   return new Promise((resolve, reject) => {
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'rss') peak = Math.max(peak, m.rss);
-      else if (m.type === 'stopped') {
+      if (m.type === 'rss') {
+        peak = Math.max(peak, m.rss);
+        const minute = Math.floor((Date.now() - startedAt) / 60_000);
+        minutes[minute] = Math.max(minutes[minute] ?? 0, m.rss);
+      } else if (m.type === 'stopped') {
         peak = Math.max(peak, m.peakRss);
         stopped?.(peak);
       } else if (m.type === 'error') reject(new Error(`bench worker failed (log ${logFile}): ${m.message}`));
@@ -144,6 +151,7 @@ function startWorkerProcess(cfg: WorkerProcessConfig): Promise<BenchWorker> {
         resolve({
           pid: child.pid!,
           peakRss: () => peak,
+          rssByMinute: () => Array.from(minutes, (x) => x ?? 0),
           logFile,
           async stop() {
             if (exited) return peak;

@@ -39,6 +39,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     const r = await runCampaign(stack, n, { window, pollIntervalMs, timeoutMs, label: 'scale' });
     const peakRss = stack.worker!.peakRss();
+    const rssByMinute = stack.worker!.rssByMinute();
     const finished = finishedOf(r.progress);
     const h = await runHistories(stack.client, r);
 
@@ -78,6 +79,14 @@ export async function run(args: string[]): Promise<void> {
       'largest run (bytes)': mb(h.othersMax?.bytes ?? 0),
     });
     printTable(rows);
+    // Flat memory: the last full minute against the second (the first holds the start-up).
+    const full = rssByMinute.slice(0, -1);
+    console.log(
+      `\nworker RSS, highest each minute: ${rssByMinute.map((b) => (b / 1024 / 1024).toFixed(0)).join(', ')} MB` +
+        (full.length >= 3
+          ? ` (last full minute / second: ${(full[full.length - 1]! / full[1]!).toFixed(2)})`
+          : ''),
+    );
     console.log(`\nsettings: ${settingsText(opts, window)}; poll interval ${pollIntervalMs} ms`);
     const over = all.filter((x) => x.events > MAX_EVENTS || x.bytes > MAX_BYTES);
     console.log(

@@ -245,4 +245,3 @@ export const v2ErrorSchema = z.object({
 export type V2ErrorBody = z.infer<typeof v2ErrorSchema>;
 
 // TEMPORARY, for activities/callbacks.ts until it imports the type from src/campaign/run-view-schemas.ts.
-export type { CallbackEvent } from '../campaign/run-view-schemas';
