@@ -256,13 +256,46 @@ describe('console API routes', { timeout: 240_000 }, () => {
     const prefix = await a('GET', `/runs/${doneRun}/contacts/?q=1415555106`);
     assert.equal(prefix.body.count, 5);
 
-    const byName = await a('GET', `/runs/${doneRun}/contacts/?q=Contact`);
-    assert.equal(byName.status, 400);
-    assert.match(byName.body.errors, /q: 'Contact' is not a phone number/);
+    const tooLong = await a('GET', `/runs/${doneRun}/contacts/?q=${'x'.repeat(101)}`);
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body.errors, /\bq\b/);
     const badToken = await a('GET', `/runs/${doneRun}/contacts/?page_token=bm90LWEtdG9rZW4`);
     assert.equal(badToken.status, 400, JSON.stringify(badToken.body));
     const other = await call(KEY_B, SPACE_B, 'GET', `/runs/${doneRun}/contacts/`);
     assert.equal(other.status, 404);
+  });
+
+  it('contacts: search by name, a prefix of the whole name, in any case, with LIKE wildcards taken literally', async () => {
+    const byName = async (q: string, extra = '') => {
+      const r = await a('GET', `/runs/${doneRun}/contacts/?q=${encodeURIComponent(q)}${extra}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body as Json;
+    };
+    // The 30 contacts are named "Contact 2" … "Contact 31" (their line).
+    const one = await byName('Contact 25');
+    assert.equal(one.count, 1);
+    assert.deepEqual(
+      (one.data as Json[]).map((t) => t.input.name),
+      ['Contact 25'],
+    );
+    assert.equal((await byName('  cONTACT   25 ')).count, 1, 'case and spaces do not matter');
+    const tens = await byName('contact 1');
+    assert.equal(tens.count, 10);
+    assert.deepEqual(
+      (tens.data as Json[]).map((t) => t.input.name as string).sort(),
+      Array.from({ length: 10 }, (_, i) => `Contact ${10 + i}`).sort(),
+    );
+    // Filters combine: the five never answered are lines 27-31.
+    const failed = await byName('contact', '&status=failed');
+    assert.equal(failed.count, 5);
+    assert.deepEqual(
+      (failed.data as Json[]).map((t) => t.x_campaign.line as number).sort((x, y) => x - y),
+      [27, 28, 29, 30, 31],
+    );
+    assert.equal((await byName('%')).count, 0, "'%' is a character, not a wildcard");
+    assert.equal((await byName('contact_2')).count, 0, "'_' is a character, not a wildcard");
+    assert.equal((await byName('Nobody')).count, 0);
+    assert.equal((await byName('Nobody')).data.length, 0);
   });
 
   it('outcomes: tasks by end reason and status', async () => {

@@ -3,9 +3,11 @@
  *
  * - GET …/runs/{run_id}/contacts/?page_size&page_token&status&end_reason&q — one page of the run's tasks in the
  *   v2 task shape, straight from Temporal visibility's own paging (a page token, not an offset), filtered by the
- *   TaskStatus and TaskEndReason search attributes and by number prefix (the task's workflow id holds the
- *   number). Only the page's tasks are read in full. `count` comes from the campaign's counts, or from a
- *   visibility count when an end reason or number is asked.
+ *   TaskStatus and TaskEndReason search attributes, by number prefix (the task's workflow id holds the number)
+ *   or by name prefix (the TaskContactName search attribute: the name folded by contactNameKeyword, matched
+ *   with STARTS_WITH, which Temporal's SQL visibility supports on Keyword attributes). Only the page's tasks are
+ *   read in full. `count` comes from the campaign's counts, or from a visibility count when an end reason,
+ *   number or name is asked.
  * - GET …/runs/{run_id}/outcomes/ — tasks by end_reason (one visibility count per known reason) and by status
  *   (the campaign's own counts); an ended run's counts are kept once settled.
  */
@@ -17,6 +19,7 @@ import { getProgress, RunNotFoundError, tasksQuery } from '../campaign/run-queri
 import { getRunInput, isEnded } from '../campaign/run-control';
 import type { TaskState } from '../../workflows/definitions';
 import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
+import { contactNameKeyword } from '../../workflows/search-attributes';
 import { contactsQuerySchema } from './api-console-schemas';
 import { runParamsSchema } from './api-schemas';
 import { parseWith, sendEnvelope, type ApiContext } from './api-v2';
@@ -41,12 +44,9 @@ export function contactsQuery(
   if (f.end_reason) q += ` AND TaskEndReason = ${quote(f.end_reason)}`;
   if (f.q?.trim()) {
     const digits = numberPrefix(f.q);
-    if (!digits)
-      throw new BadRequestError(
-        'invalid_query',
-        `invalid query: q: '${f.q}' is not a phone number or its first digits (search by name is not indexed)`,
-      );
-    q += ` AND WorkflowId STARTS_WITH ${quote(`task-${runId}-${digits}`)}`;
+    q += digits
+      ? ` AND WorkflowId STARTS_WITH ${quote(`task-${runId}-${digits}`)}`
+      : ` AND TaskContactName STARTS_WITH ${quote(contactNameKeyword(f.q))}`;
   }
   return q;
 }
