@@ -404,12 +404,13 @@ function Contacts(props: { session: Session; runId: string; live: boolean }) {
         <option value="">Any</option>
         ${Object.entries(END_REASON_WORDS).map(([r, w]) => html`<option value=${r}>${w}</option>`)}
       </select>
-      <label for="c-q">Number</label>
+      <label for="c-q">Number or name</label>
       <input
         id="c-q"
         type="search"
-        inputmode="tel"
-        placeholder="+1415…"
+        maxlength="100"
+        placeholder="+1415… or Ann"
+        title="A number or its first digits, or the first letters of the name"
         value=${q}
         onInput=${(e: Event) => setQ((e.target as HTMLInputElement).value)}
       />
