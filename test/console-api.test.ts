@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { getRunInput } from '../src/campaign/run-control';
+import { endReasonCounts } from '../src/http/api-contacts';
 import { pausedReasonOf } from '../src/http/api-feed';
 import { planFit } from '../src/http/run-plan';
 import { pausedInWords } from '../web/src/format';
@@ -304,6 +305,39 @@ describe('console API routes', { timeout: 240_000 }, () => {
     assert.deepEqual(r.body.data.by_end_reason, { USER_HUNG_UP_IN_CALL: 25, USER_DID_NOT_PICK_UP: 5 });
     assert.equal(r.body.data.by_status.completed, 25);
     assert.equal(r.body.data.by_status.failed, 5);
+  });
+
+  it("outcomes: the campaign's own endReasons when its progress has them, else one count per reason", async () => {
+    const progress = {
+      runId: 'Rabc',
+      state: 'running',
+      unknownEndReasons: { SOMETHING_NEW: 2 },
+    } as unknown as CampaignProgress;
+    // With endReasons in the progress: no visibility query at all; zero counts left out.
+    const fromCampaign = await endReasonCounts(
+      { ...progress, endReasons: { USER_HUNG_UP_IN_CALL: 7, NO_ANSWER: 0, SOMETHING_NEW: 2 } },
+      () => Promise.reject(new Error('no visibility query may be made')),
+    );
+    assert.deepEqual(fromCampaign, {
+      counts: { USER_HUNG_UP_IN_CALL: 7, SOMETHING_NEW: 2 },
+      from: 'campaign',
+    });
+    // Without: one count per reason (the unknown ones the campaign saw included), over final tasks only.
+    const queries: string[] = [];
+    const fromVisibility = await endReasonCounts(progress, async (query) => {
+      queries.push(query);
+      return query.includes('"USER_DID_NOT_PICK_UP"') ? 4 : query.includes('"SOMETHING_NEW"') ? 2 : 0;
+    });
+    assert.deepEqual(fromVisibility, {
+      counts: { USER_DID_NOT_PICK_UP: 4, SOMETHING_NEW: 2 },
+      from: 'visibility',
+    });
+    assert.ok(queries.length >= 10 && queries.length <= 20, `${queries.length} count queries`);
+    for (const q of queries) {
+      assert.match(q, /CampaignRunId = "Rabc"/);
+      assert.match(q, /TaskStatus IN \("completed", "failed", "skipped", "expired", "canceled"\)/);
+      assert.match(q, /AND TaskEndReason = "[A-Z_]+"$/);
+    }
   });
 
   it('feed: one sample as JSON, or server-sent events that end when the run has ended', async () => {

@@ -8,8 +8,9 @@
  *   with STARTS_WITH, which Temporal's SQL visibility supports on Keyword attributes). Only the page's tasks are
  *   read in full. `count` comes from the campaign's counts, or from a visibility count when an end reason,
  *   number or name is asked.
- * - GET …/runs/{run_id}/outcomes/ — tasks by end_reason (one visibility count per known reason) and by status
- *   (the campaign's own counts); an ended run's counts are kept once settled.
+ * - GET …/runs/{run_id}/outcomes/ — final tasks by end_reason (the campaign's own `endReasons` when its
+ *   progress has them, else one visibility count per reason) and by status (the campaign's own counts); an
+ *   ended run's visibility counts are kept once settled.
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
@@ -17,7 +18,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { temporal as proto } from '@temporalio/proto';
 import { getProgress, RunNotFoundError, tasksQuery } from '../campaign/run-queries';
 import { getRunInput, isEnded } from '../campaign/run-control';
-import type { TaskState } from '../../workflows/definitions';
+import type { CampaignProgress, TaskState } from '../../workflows/definitions';
 import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
 import { contactNameKeyword } from '../../workflows/search-attributes';
 import { contactsQuerySchema } from './api-console-schemas';
@@ -110,6 +111,44 @@ export async function listTaskPage(
 /** End reasons counted for the outcomes table: the documented ones and the task's stand-in for none. */
 export const COUNTED_END_REASONS = [...Object.keys(OUTCOME_BY_END_REASON), 'UNKNOWN'];
 
+/** The task statuses that are final: the outcomes table counts these tasks only (a retry may still change). */
+const FINAL_TASK_STATUSES = ['completed', 'failed', 'skipped', 'expired', 'canceled'] as const;
+
+/**
+ * The campaign's progress as it may carry the counts itself: `endReasons`, the final tasks by normalised
+ * end_reason, kept by the campaign as each task reports its end (absent from campaigns older than that field).
+ */
+export type ProgressWithEndReasons = CampaignProgress & { endReasons?: Record<string, number> };
+
+export interface EndReasonCounts {
+  counts: Record<string, number>;
+  /** `campaign`: read from its progress at no cost; `visibility`: one count query per end reason. */
+  from: 'campaign' | 'visibility';
+}
+
+/**
+ * Final tasks by end reason, never by reading tasks: the campaign's own `endReasons` when its progress has them,
+ * else one visibility count per end reason (the documented ones, UNKNOWN, and the unknown ones the campaign has
+ * seen) over the run's final tasks. Reasons counted zero are left out.
+ */
+export async function endReasonCounts(
+  progress: ProgressWithEndReasons,
+  count: (query: string) => Promise<number>,
+): Promise<EndReasonCounts> {
+  if (progress.endReasons && typeof progress.endReasons === 'object') {
+    const counts: Record<string, number> = {};
+    for (const [r, n] of Object.entries(progress.endReasons)) if (n > 0) counts[r] = n;
+    return { counts, from: 'campaign' };
+  }
+  const final = FINAL_TASK_STATUSES.map(quote).join(', ');
+  const base = `${tasksQuery(progress.runId)} AND TaskStatus IN (${final})`;
+  const reasons = [...new Set([...COUNTED_END_REASONS, ...Object.keys(progress.unknownEndReasons ?? {})])];
+  const found = await Promise.all(reasons.map((r) => count(`${base} AND TaskEndReason = ${quote(r)}`)));
+  const counts: Record<string, number> = {};
+  for (const [i, r] of reasons.entries()) if (found[i]! > 0) counts[r] = found[i]!;
+  return { counts, from: 'visibility' };
+}
+
 export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const { temporal, auth } = ctx;
 
@@ -166,20 +205,20 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
     async (request, reply) => {
       const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
       await auth.authorize(request, 'canView', space_token, run_id);
-      await inputOf(run_id, space_token);
-      const base = tasksQuery(run_id);
-      const progress = await getProgress(temporal, run_id);
+      const [, progress] = await Promise.all([
+        inputOf(run_id, space_token),
+        getProgress(temporal, run_id) as Promise<ProgressWithEndReasons>,
+      ]);
       let byEndReason = endedOutcomes.get(run_id);
       if (!byEndReason) {
-        const counts = await Promise.all(
-          COUNTED_END_REASONS.map((r) => temporal.workflow.count(`${base} AND TaskEndReason = ${quote(r)}`)),
+        const { counts, from } = await endReasonCounts(
+          progress,
+          async (query) => (await temporal.workflow.count(query)).count,
         );
-        byEndReason = {};
-        for (const [i, r] of COUNTED_END_REASONS.entries())
-          if (counts[i]!.count > 0) byEndReason[r] = counts[i]!.count;
+        byEndReason = counts;
         // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
         const settledMs = Date.now() - Date.parse(progress.updatedAt);
-        if (isEnded(progress.state) && settledMs > 10_000) {
+        if (from === 'visibility' && isEnded(progress.state) && settledMs > 10_000) {
           if (endedOutcomes.size >= 500) endedOutcomes.delete(endedOutcomes.keys().next().value!);
           endedOutcomes.set(run_id, byEndReason);
         }
