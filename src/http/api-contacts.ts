@@ -108,8 +108,21 @@ export async function listTaskPage(
   return { infos, nextPageToken: token };
 }
 
-/** End reasons counted for the outcomes table: the documented ones and the task's stand-in for none. */
-export const COUNTED_END_REASONS = [...Object.keys(OUTCOME_BY_END_REASON), 'UNKNOWN'];
+/**
+ * End reasons counted for the outcomes table when the campaign does not count them: the documented ones, the
+ * most common first (the counting stops once every final task with an end reason is accounted for), then the
+ * task's stand-in for none.
+ */
+export const COUNTED_END_REASONS = [
+  'USER_HUNG_UP_IN_CALL',
+  'USER_DID_NOT_PICK_UP',
+  'AGENT_END_CALL',
+  'CALLER_HANGUP',
+  'CUSTOMER_ENDED_CALL',
+  'NO_ANSWER',
+  ...Object.keys(OUTCOME_BY_END_REASON),
+  'UNKNOWN',
+].filter((r, i, all) => all.indexOf(r) === i);
 
 /** The task statuses that are final: the outcomes table counts these tasks only (a retry may still change). */
 const FINAL_TASK_STATUSES = ['completed', 'failed', 'skipped', 'expired', 'canceled'] as const;
@@ -122,14 +135,16 @@ export type ProgressWithEndReasons = CampaignProgress & { endReasons?: Record<st
 
 export interface EndReasonCounts {
   counts: Record<string, number>;
-  /** `campaign`: read from its progress at no cost; `visibility`: one count query per end reason. */
+  /** `campaign`: read from its progress at no cost; `visibility`: visibility count queries. */
   from: 'campaign' | 'visibility';
 }
 
 /**
- * Final tasks by end reason, never by reading tasks: the campaign's own `endReasons` when its progress has them,
- * else one visibility count per end reason (the documented ones, UNKNOWN, and the unknown ones the campaign has
- * seen) over the run's final tasks. Reasons counted zero are left out.
+ * Final tasks by end reason, never by reading tasks: the campaign's own `endReasons` when its progress has them;
+ * else visibility counts over the run's final tasks — how many have an end reason, then one count per reason
+ * (the documented ones, most common first, UNKNOWN, then the unknown ones the campaign has seen), one at a time
+ * and only until they add up (a namespace's visibility requests are rate limited: 10 a second by default).
+ * Reasons counted zero are left out.
  */
 export async function endReasonCounts(
   progress: ProgressWithEndReasons,
@@ -142,10 +157,15 @@ export async function endReasonCounts(
   }
   const final = FINAL_TASK_STATUSES.map(quote).join(', ');
   const base = `${tasksQuery(progress.runId)} AND TaskStatus IN (${final})`;
+  let left = await count(`${base} AND TaskEndReason IS NOT NULL`);
   const reasons = [...new Set([...COUNTED_END_REASONS, ...Object.keys(progress.unknownEndReasons ?? {})])];
-  const found = await Promise.all(reasons.map((r) => count(`${base} AND TaskEndReason = ${quote(r)}`)));
   const counts: Record<string, number> = {};
-  for (const [i, r] of reasons.entries()) if (found[i]! > 0) counts[r] = found[i]!;
+  for (const r of reasons) {
+    if (left <= 0) break;
+    const n = await count(`${base} AND TaskEndReason = ${quote(r)}`);
+    if (n > 0) counts[r] = n;
+    left -= n;
+  }
   return { counts, from: 'visibility' };
 }
 
@@ -173,8 +193,12 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
     return f.status ? p.counts[f.status as keyof typeof p.counts] : p.total;
   }
 
-  /** Outcomes of ended runs do not change: kept (a few hundred runs) so a reload costs nothing. */
-  const endedOutcomes = new Map<string, Record<string, number>>();
+  /**
+   * Outcomes counted in visibility: an ended run's kept for good once settled (a few hundred runs), a running
+   * run's for OUTCOMES_FRESH_MS (the console asks every 5 s; every viewer shares one count).
+   */
+  const countedOutcomes = new Map<string, { counts: Record<string, number>; until: number }>();
+  const OUTCOMES_FRESH_MS = 10_000;
 
   app.get(
     '/runs/:run_id/contacts/',
@@ -209,18 +233,23 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
         inputOf(run_id, space_token),
         getProgress(temporal, run_id) as Promise<ProgressWithEndReasons>,
       ]);
-      let byEndReason = endedOutcomes.get(run_id);
+      const kept = countedOutcomes.get(run_id);
+      let byEndReason = kept && kept.until > Date.now() ? kept.counts : undefined;
       if (!byEndReason) {
         const { counts, from } = await endReasonCounts(
           progress,
           async (query) => (await temporal.workflow.count(query)).count,
         );
         byEndReason = counts;
-        // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
-        const settledMs = Date.now() - Date.parse(progress.updatedAt);
-        if (from === 'visibility' && isEnded(progress.state) && settledMs > 10_000) {
-          if (endedOutcomes.size >= 500) endedOutcomes.delete(endedOutcomes.keys().next().value!);
-          endedOutcomes.set(run_id, byEndReason);
+        if (from === 'visibility') {
+          // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
+          const settled = isEnded(progress.state) && Date.now() - Date.parse(progress.updatedAt) > 10_000;
+          countedOutcomes.delete(run_id);
+          if (countedOutcomes.size >= 500) countedOutcomes.delete(countedOutcomes.keys().next().value!);
+          countedOutcomes.set(run_id, {
+            counts,
+            until: settled ? Number.POSITIVE_INFINITY : Date.now() + OUTCOMES_FRESH_MS,
+          });
         }
       }
       return sendEnvelope(
