@@ -12,7 +12,7 @@ import { getRunInput } from '../src/campaign/run-control';
 import { endReasonCounts } from '../src/http/api-contacts';
 import { pausedReasonOf } from '../src/http/api-feed';
 import { planFit } from '../src/http/run-plan';
-import { pausedInWords } from '../web/src/format';
+import { pausedInWords, webLink } from '../web/src/format';
 import type { CampaignProgress } from '../workflows/definitions';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { DEFAULT_LIMITS } from '../workflows/limiter-core';
@@ -209,6 +209,15 @@ describe('console API routes', { timeout: 240_000 }, () => {
       /^Paused automatically: too many calls were failing in a row/,
     );
     assert.equal(pausedInWords(null), null);
+  });
+
+  it("a recording link is made only of an http(s) address (Unpod's recording_url is not checked)", () => {
+    assert.equal(webLink('https://cdn.unpod.ai/rec/1.mp3'), 'https://cdn.unpod.ai/rec/1.mp3');
+    assert.equal(webLink('javascript:alert(1)'), null);
+    assert.equal(webLink(' JavaScript:alert(1)'), null);
+    assert.equal(webLink('data:text/html,<script>alert(1)</script>'), null);
+    assert.equal(webLink('/relative/path.mp3'), null);
+    assert.equal(webLink(null), null);
   });
 
   it('POST /runs/ takes the calling window and deadline fields', async () => {
