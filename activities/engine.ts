@@ -15,7 +15,7 @@ import {
 } from '../workflows/definitions';
 import { limiterWorkflowId } from '../workflows/ids';
 import type { Limits } from '../workflows/limiter-core';
-import { CampaignAccount, CampaignRunId, TaskContactName, TaskStatus } from '../workflows/search-attributes';
+import { CampaignAccount, CampaignRunId, contactNameAttribute, TaskStatus } from '../workflows/search-attributes';
 
 export interface StartTasksInput {
   tasks: { workflowId: string; input: TaskInput }[];
@@ -50,7 +50,7 @@ export function createEngineActivities({
               { key: CampaignAccount, value: t.input.accountId },
               { key: TaskStatus, value: t.input.skip ? 'skipped' : 'pending' },
             ];
-            if (c.name) attrs.push({ key: TaskContactName, value: c.name });
+            attrs.push(...contactNameAttribute(c.name));
             try {
               await temporal.workflow.start(callTaskWorkflow, {
                 workflowId: t.workflowId,

@@ -8,6 +8,7 @@ import { stopBenchCluster } from './harness';
 const BENCHES = {
   'end-detection': './end-detection',
   console: './console',
+  'console-pages': './console-pages',
   limits: './limits',
   scale: './scale',
   throughput: './throughput',

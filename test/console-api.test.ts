@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { getRunInput } from '../src/campaign/run-control';
+import { endReasonCounts } from '../src/http/api-contacts';
 import { pausedReasonOf } from '../src/http/api-feed';
 import { planFit } from '../src/http/run-plan';
-import { pausedInWords } from '../web/src/format';
+import { pausedInWords, webLink } from '../web/src/format';
 import type { CampaignProgress } from '../workflows/definitions';
 import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { DEFAULT_LIMITS } from '../workflows/limiter-core';
@@ -210,6 +211,15 @@ describe('console API routes', { timeout: 240_000 }, () => {
     assert.equal(pausedInWords(null), null);
   });
 
+  it("a recording link is made only of an http(s) address (Unpod's recording_url is not checked)", () => {
+    assert.equal(webLink('https://cdn.unpod.ai/rec/1.mp3'), 'https://cdn.unpod.ai/rec/1.mp3');
+    assert.equal(webLink('javascript:alert(1)'), null);
+    assert.equal(webLink(' JavaScript:alert(1)'), null);
+    assert.equal(webLink('data:text/html,<script>alert(1)</script>'), null);
+    assert.equal(webLink('/relative/path.mp3'), null);
+    assert.equal(webLink(null), null);
+  });
+
   it('POST /runs/ takes the calling window and deadline fields', async () => {
     const deadline = new Date(Date.now() + 3_600_000).toISOString();
     const r = await a('POST', '/runs/', {
@@ -256,13 +266,46 @@ describe('console API routes', { timeout: 240_000 }, () => {
     const prefix = await a('GET', `/runs/${doneRun}/contacts/?q=1415555106`);
     assert.equal(prefix.body.count, 5);
 
-    const byName = await a('GET', `/runs/${doneRun}/contacts/?q=Contact`);
-    assert.equal(byName.status, 400);
-    assert.match(byName.body.errors, /q: 'Contact' is not a phone number/);
+    const tooLong = await a('GET', `/runs/${doneRun}/contacts/?q=${'x'.repeat(101)}`);
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body.errors, /\bq\b/);
     const badToken = await a('GET', `/runs/${doneRun}/contacts/?page_token=bm90LWEtdG9rZW4`);
     assert.equal(badToken.status, 400, JSON.stringify(badToken.body));
     const other = await call(KEY_B, SPACE_B, 'GET', `/runs/${doneRun}/contacts/`);
     assert.equal(other.status, 404);
+  });
+
+  it('contacts: search by name, a prefix of the whole name, in any case, with LIKE wildcards taken literally', async () => {
+    const byName = async (q: string, extra = '') => {
+      const r = await a('GET', `/runs/${doneRun}/contacts/?q=${encodeURIComponent(q)}${extra}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body as Json;
+    };
+    // The 30 contacts are named "Contact 2" … "Contact 31" (their line).
+    const one = await byName('Contact 25');
+    assert.equal(one.count, 1);
+    assert.deepEqual(
+      (one.data as Json[]).map((t) => t.input.name),
+      ['Contact 25'],
+    );
+    assert.equal((await byName('  cONTACT   25 ')).count, 1, 'case and spaces do not matter');
+    const tens = await byName('contact 1');
+    assert.equal(tens.count, 10);
+    assert.deepEqual(
+      (tens.data as Json[]).map((t) => t.input.name as string).sort(),
+      Array.from({ length: 10 }, (_, i) => `Contact ${10 + i}`).sort(),
+    );
+    // Filters combine: the five never answered are lines 27-31.
+    const failed = await byName('contact', '&status=failed');
+    assert.equal(failed.count, 5);
+    assert.deepEqual(
+      (failed.data as Json[]).map((t) => t.x_campaign.line as number).sort((x, y) => x - y),
+      [27, 28, 29, 30, 31],
+    );
+    assert.equal((await byName('%')).count, 0, "'%' is a character, not a wildcard");
+    assert.equal((await byName('contact_2')).count, 0, "'_' is a character, not a wildcard");
+    assert.equal((await byName('Nobody')).count, 0);
+    assert.equal((await byName('Nobody')).data.length, 0);
   });
 
   it('outcomes: tasks by end reason and status', async () => {
@@ -271,6 +314,53 @@ describe('console API routes', { timeout: 240_000 }, () => {
     assert.deepEqual(r.body.data.by_end_reason, { USER_HUNG_UP_IN_CALL: 25, USER_DID_NOT_PICK_UP: 5 });
     assert.equal(r.body.data.by_status.completed, 25);
     assert.equal(r.body.data.by_status.failed, 5);
+  });
+
+  it("outcomes: the campaign's own endReasons when its progress has them, else one count per reason", async () => {
+    const progress = {
+      runId: 'Rabc',
+      state: 'running',
+      unknownEndReasons: { SOMETHING_NEW: 2 },
+    } as unknown as CampaignProgress;
+    // With endReasons in the progress: no visibility query at all; zero counts left out.
+    const fromCampaign = await endReasonCounts(
+      { ...progress, endReasons: { USER_HUNG_UP_IN_CALL: 7, NO_ANSWER: 0, SOMETHING_NEW: 2 } },
+      () => Promise.reject(new Error('no visibility query may be made')),
+    );
+    assert.deepEqual(fromCampaign, {
+      counts: { USER_HUNG_UP_IN_CALL: 7, SOMETHING_NEW: 2 },
+      from: 'campaign',
+    });
+    // Without: how many final tasks have an end reason, then one count per reason (the unknown ones the
+    // campaign saw last), one at a time, until they add up.
+    const queries: string[] = [];
+    const fromVisibility = await endReasonCounts(progress, async (query) => {
+      queries.push(query);
+      if (query.endsWith('TaskEndReason IS NOT NULL')) return 6;
+      return query.includes('"USER_DID_NOT_PICK_UP"') ? 4 : query.includes('"SOMETHING_NEW"') ? 2 : 0;
+    });
+    assert.deepEqual(fromVisibility, {
+      counts: { USER_DID_NOT_PICK_UP: 4, SOMETHING_NEW: 2 },
+      from: 'visibility',
+    });
+    assert.match(
+      queries.at(-1)!,
+      /TaskEndReason = "SOMETHING_NEW"$/,
+      'the last count is the last reason found',
+    );
+    for (const q of queries) {
+      assert.match(q, /CampaignRunId = "Rabc"/);
+      assert.match(q, /TaskStatus IN \("completed", "failed", "skipped", "expired", "canceled"\)/);
+      assert.match(q, /AND TaskEndReason (= "[A-Z_]+"|IS NOT NULL)$/);
+    }
+    // The common reasons first: a run whose tasks all hung up costs two counts.
+    queries.length = 0;
+    const common = await endReasonCounts(progress, async (query) => {
+      queries.push(query);
+      return query.endsWith('IS NOT NULL') || query.includes('"USER_HUNG_UP_IN_CALL"') ? 9 : 0;
+    });
+    assert.deepEqual(common.counts, { USER_HUNG_UP_IN_CALL: 9 });
+    assert.equal(queries.length, 2);
   });
 
   it('feed: one sample as JSON, or server-sent events that end when the run has ended', async () => {

@@ -52,6 +52,7 @@ import { classifyEndReason, decide, type Outcome } from './policy';
 import {
   CampaignAccount,
   CampaignRunId,
+  contactNameAttribute,
   TaskEndReason,
   TaskStatus as TaskStatusKey,
 } from './search-attributes';
@@ -314,6 +315,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       { key: CampaignRunId, value: input.runId },
       { key: CampaignAccount, value: input.accountId },
       { key: TaskStatusKey, value: input.skip ? 'skipped' : 'pending' },
+      ...contactNameAttribute(input.contact.name),
     ]);
 
   // Whatever goes wrong below, the task ends with a final report and its permit given back: a task that failed

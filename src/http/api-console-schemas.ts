@@ -74,9 +74,12 @@ export const contactsQuerySchema = z.object({
     .optional(),
   q: z
     .string()
-    .max(40)
+    .max(100)
     .optional()
-    .describe('phone number, or its first digits (with or without +country code)'),
+    .describe(
+      'a phone number or its first digits (with or without +country code), or the first letters of the ' +
+        "contact's name (any case; a prefix of the whole name: 'ann' finds Ann Lee, 'lee' does not)",
+    ),
 });
 
 export const outcomesSchema = z.object({

@@ -3,11 +3,14 @@
  *
  * - GET …/runs/{run_id}/contacts/?page_size&page_token&status&end_reason&q — one page of the run's tasks in the
  *   v2 task shape, straight from Temporal visibility's own paging (a page token, not an offset), filtered by the
- *   TaskStatus and TaskEndReason search attributes and by number prefix (the task's workflow id holds the
- *   number). Only the page's tasks are read in full. `count` comes from the campaign's counts, or from a
- *   visibility count when an end reason or number is asked.
- * - GET …/runs/{run_id}/outcomes/ — tasks by end_reason (one visibility count per known reason) and by status
- *   (the campaign's own counts); an ended run's counts are kept once settled.
+ *   TaskStatus and TaskEndReason search attributes, by number prefix (the task's workflow id holds the number)
+ *   or by name prefix (the TaskContactName search attribute: the name folded by contactNameKeyword, matched
+ *   with STARTS_WITH, which Temporal's SQL visibility supports on Keyword attributes). Only the page's tasks are
+ *   read in full. `count` comes from the campaign's counts, or from a visibility count when an end reason,
+ *   number or name is asked.
+ * - GET …/runs/{run_id}/outcomes/ — final tasks by end_reason (the campaign's own `endReasons` when its
+ *   progress has them, else one visibility count per reason) and by status (the campaign's own counts); an
+ *   ended run's visibility counts are kept once settled.
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
@@ -15,12 +18,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { temporal as proto } from '@temporalio/proto';
 import { getProgress, RunNotFoundError, tasksQuery } from '../campaign/run-queries';
 import { getRunInput, isEnded } from '../campaign/run-control';
-import type { TaskState } from '../../workflows/definitions';
+import type { CampaignProgress, TaskState } from '../../workflows/definitions';
 import { OUTCOME_BY_END_REASON } from '../../workflows/policy';
+import { contactNameKeyword } from '../../workflows/search-attributes';
 import { contactsQuerySchema } from './api-console-schemas';
 import { runParamsSchema } from './api-schemas';
 import { parseWith, sendEnvelope, type ApiContext } from './api-context';
-import { loadTask, toV2Task } from './api-views';
+import { loadTask, toV2Task } from '../campaign/run-views';
 import { BadRequestError } from './errors';
 
 function quote(value: string): string {
@@ -33,6 +37,20 @@ export function numberPrefix(q: string): string | null {
   return /^\d{1,15}$/.test(digits) ? digits : null;
 }
 
+/**
+ * Values of a Keyword attribute that start with `prefix`. STARTS_WITH alone is exact but SQL visibility answers
+ * it with LIKE, which reads every row of the run (79 ms at 20,000 tasks on SQLite, growing with the run); the
+ * BETWEEN beside it is a range of the attribute's index (2 ms, flat). The upper bound is the prefix and the
+ * highest code point, so in code-point order (SQLite; PostgreSQL with the C locale, as `npm run cluster`
+ * makes it) every value with the prefix is inside the range; STARTS_WITH keeps the answer exact.
+ */
+export function prefixFilter(attribute: string, prefix: string): string {
+  return (
+    `${attribute} BETWEEN ${quote(prefix)} AND ${quote(`${prefix}\u{10FFFF}`)} ` +
+    `AND ${attribute} STARTS_WITH ${quote(prefix)}`
+  );
+}
+
 export function contactsQuery(
   runId: string,
   f: { status?: string | undefined; end_reason?: string | undefined; q?: string | undefined },
@@ -41,12 +59,9 @@ export function contactsQuery(
   if (f.end_reason) q += ` AND TaskEndReason = ${quote(f.end_reason)}`;
   if (f.q?.trim()) {
     const digits = numberPrefix(f.q);
-    if (!digits)
-      throw new BadRequestError(
-        'invalid_query',
-        `invalid query: q: '${f.q}' is not a phone number or its first digits (search by name is not indexed)`,
-      );
-    q += ` AND WorkflowId STARTS_WITH ${quote(`task-${runId}-${digits}`)}`;
+    q += digits
+      ? ` AND ${prefixFilter('WorkflowId', `task-${runId}-${digits}`)}`
+      : ` AND ${prefixFilter('TaskContactName', contactNameKeyword(f.q))}`;
   }
   return q;
 }
@@ -107,8 +122,66 @@ export async function listTaskPage(
   return { infos, nextPageToken: token };
 }
 
-/** End reasons counted for the outcomes table: the documented ones and the task's stand-in for none. */
-export const COUNTED_END_REASONS = [...Object.keys(OUTCOME_BY_END_REASON), 'UNKNOWN'];
+/**
+ * End reasons counted for the outcomes table when the campaign does not count them: the documented ones, the
+ * most common first (the counting stops once every final task with an end reason is accounted for), then the
+ * task's stand-in for none.
+ */
+export const COUNTED_END_REASONS = [
+  'USER_HUNG_UP_IN_CALL',
+  'USER_DID_NOT_PICK_UP',
+  'AGENT_END_CALL',
+  'CALLER_HANGUP',
+  'CUSTOMER_ENDED_CALL',
+  'NO_ANSWER',
+  ...Object.keys(OUTCOME_BY_END_REASON),
+  'UNKNOWN',
+].filter((r, i, all) => all.indexOf(r) === i);
+
+/** The task statuses that are final: the outcomes table counts these tasks only (a retry may still change). */
+const FINAL_TASK_STATUSES = ['completed', 'failed', 'skipped', 'expired', 'canceled'] as const;
+
+/**
+ * The campaign's progress as it may carry the counts itself: `endReasons`, the final tasks by normalised
+ * end_reason, kept by the campaign as each task reports its end (absent from campaigns older than that field).
+ */
+export type ProgressWithEndReasons = CampaignProgress & { endReasons?: Record<string, number> };
+
+export interface EndReasonCounts {
+  counts: Record<string, number>;
+  /** `campaign`: read from its progress at no cost; `visibility`: visibility count queries. */
+  from: 'campaign' | 'visibility';
+}
+
+/**
+ * Final tasks by end reason, never by reading tasks: the campaign's own `endReasons` when its progress has them;
+ * else visibility counts over the run's final tasks — how many have an end reason, then one count per reason
+ * (the documented ones, most common first, UNKNOWN, then the unknown ones the campaign has seen), one at a time
+ * and only until they add up (a namespace's visibility requests are rate limited: 10 a second by default).
+ * Reasons counted zero are left out.
+ */
+export async function endReasonCounts(
+  progress: ProgressWithEndReasons,
+  count: (query: string) => Promise<number>,
+): Promise<EndReasonCounts> {
+  if (progress.endReasons && typeof progress.endReasons === 'object') {
+    const counts: Record<string, number> = {};
+    for (const [r, n] of Object.entries(progress.endReasons)) if (n > 0) counts[r] = n;
+    return { counts, from: 'campaign' };
+  }
+  const final = FINAL_TASK_STATUSES.map(quote).join(', ');
+  const base = `${tasksQuery(progress.runId)} AND TaskStatus IN (${final})`;
+  let left = await count(`${base} AND TaskEndReason IS NOT NULL`);
+  const reasons = [...new Set([...COUNTED_END_REASONS, ...Object.keys(progress.unknownEndReasons ?? {})])];
+  const counts: Record<string, number> = {};
+  for (const r of reasons) {
+    if (left <= 0) break;
+    const n = await count(`${base} AND TaskEndReason = ${quote(r)}`);
+    if (n > 0) counts[r] = n;
+    left -= n;
+  }
+  return { counts, from: 'visibility' };
+}
 
 export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const { temporal, auth } = ctx;
@@ -134,8 +207,12 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
     return f.status ? p.counts[f.status as keyof typeof p.counts] : p.total;
   }
 
-  /** Outcomes of ended runs do not change: kept (a few hundred runs) so a reload costs nothing. */
-  const endedOutcomes = new Map<string, Record<string, number>>();
+  /**
+   * Outcomes counted in visibility: an ended run's kept for good once settled (a few hundred runs), a running
+   * run's for OUTCOMES_FRESH_MS (the console asks every 5 s; every viewer shares one count).
+   */
+  const countedOutcomes = new Map<string, { counts: Record<string, number>; until: number }>();
+  const OUTCOMES_FRESH_MS = 10_000;
 
   app.get(
     '/runs/:run_id/contacts/',
@@ -166,22 +243,27 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
     async (request, reply) => {
       const { space_token, run_id } = parseWith(runParamsSchema, request.params, 'path');
       await auth.authorize(request, 'canView', space_token, run_id);
-      await inputOf(run_id, space_token);
-      const base = tasksQuery(run_id);
-      const progress = await getProgress(temporal, run_id);
-      let byEndReason = endedOutcomes.get(run_id);
+      const [, progress] = await Promise.all([
+        inputOf(run_id, space_token),
+        getProgress(temporal, run_id) as Promise<ProgressWithEndReasons>,
+      ]);
+      const kept = countedOutcomes.get(run_id);
+      let byEndReason = kept && kept.until > Date.now() ? kept.counts : undefined;
       if (!byEndReason) {
-        const counts = await Promise.all(
-          COUNTED_END_REASONS.map((r) => temporal.workflow.count(`${base} AND TaskEndReason = ${quote(r)}`)),
+        const { counts, from } = await endReasonCounts(
+          progress,
+          async (query) => (await temporal.workflow.count(query)).count,
         );
-        byEndReason = {};
-        for (const [i, r] of COUNTED_END_REASONS.entries())
-          if (counts[i]!.count > 0) byEndReason[r] = counts[i]!.count;
-        // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
-        const settledMs = Date.now() - Date.parse(progress.updatedAt);
-        if (isEnded(progress.state) && settledMs > 10_000) {
-          if (endedOutcomes.size >= 500) endedOutcomes.delete(endedOutcomes.keys().next().value!);
-          endedOutcomes.set(run_id, byEndReason);
+        byEndReason = counts;
+        if (from === 'visibility') {
+          // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
+          const settled = isEnded(progress.state) && Date.now() - Date.parse(progress.updatedAt) > 10_000;
+          countedOutcomes.delete(run_id);
+          if (countedOutcomes.size >= 500) countedOutcomes.delete(countedOutcomes.keys().next().value!);
+          countedOutcomes.set(run_id, {
+            counts,
+            until: settled ? Number.POSITIVE_INFINITY : Date.now() + OUTCOMES_FRESH_MS,
+          });
         }
       }
       return sendEnvelope(

@@ -242,6 +242,23 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
     assert.match((await dialog.getByTestId('transcript').textContent()) ?? '', /agent: Hello/i);
     await shot(page, 'contact');
     await page.keyboard.press('Escape');
+    // By name: its first letters, in any case (the number above matches two: Ana and her duplicate row).
+    await page.selectOption('#c-status', '');
+    await page.getByText(/^2 contacts$/).waitFor();
+    await page.fill('#c-q', 'BEN');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: /^Open Ben Answer/ }).waitFor();
+    await page.getByText(/^1 contact$/).waitFor();
+    assert.equal(await page.locator('table.contacts tbody tr').count(), 1);
+    await page.fill('#c-q', 'answer');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText(/^0 contacts$/).waitFor(); // a prefix of the whole name, not of a later word
+    await page.fill('#c-q', 'ana');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: /^Open Ana Again/ }).waitFor(); // the duplicate: skipped, still listed
+    await page.getByText(/^2 contacts$/).waitFor();
+    await page.fill('#c-q', '');
+    await page.getByRole('button', { name: 'Search' }).click();
 
     // Export: the download carries every contact.
     const [csv] = await Promise.all([

@@ -69,3 +69,17 @@ export function pausedInWords(reason: string | null | undefined): string | null 
     return `Paused by a person (${reason}).`;
   return `Paused: ${reason}`;
 }
+
+/**
+ * A link target only when it is an absolute http(s) address: a recording URL comes from Unpod unchecked, and a
+ * `javascript:` or `data:` one must not become a link.
+ */
+export function webLink(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}

@@ -17,7 +17,7 @@ import {
   type Task,
 } from '../api';
 import { TimeChart } from '../chart';
-import { END_REASON_WORDS, pausedInWords, relative, when } from '../format';
+import { END_REASON_WORDS, pausedInWords, relative, webLink, when } from '../format';
 import type { ConsoleConfig } from '../main';
 import { Badge, ErrorLine, Progress, usePoll } from '../ui';
 
@@ -404,12 +404,13 @@ function Contacts(props: { session: Session; runId: string; live: boolean }) {
         <option value="">Any</option>
         ${Object.entries(END_REASON_WORDS).map(([r, w]) => html`<option value=${r}>${w}</option>`)}
       </select>
-      <label for="c-q">Number</label>
+      <label for="c-q">Number or name</label>
       <input
         id="c-q"
         type="search"
-        inputmode="tel"
-        placeholder="+1415…"
+        maxlength="100"
+        placeholder="+1415… or Ann"
+        title="A number or its first digits, or the first letters of the name"
         value=${q}
         onInput=${(e: Event) => setQ((e.target as HTMLInputElement).value)}
       />
@@ -518,6 +519,12 @@ function ContactDetail(props: { task: Task; onClose: () => void }) {
     <h3>Transcript</h3>
     ${t.output.transcript ? html`<pre class="transcript" data-testid="transcript">${t.output.transcript}</pre>` : html`<p class="muted" data-testid="transcript">No transcript.</p>`}
     <h3>Recording</h3>
-    ${t.output.recordingUrl ? html`<p><a href=${t.output.recordingUrl} target="_blank" rel="noopener noreferrer">Open the recording</a></p>` : html`<p class="muted">No recording.</p>`}
+    ${
+      webLink(t.output.recordingUrl)
+        ? html`<p><a href=${webLink(t.output.recordingUrl)} target="_blank" rel="noopener noreferrer">Open the recording</a></p>`
+        : t.output.recordingUrl
+          ? html`<p class="muted">The recording's address is not a web address: <code>${t.output.recordingUrl}</code></p>`
+          : html`<p class="muted">No recording.</p>`
+    }
   </dialog>`;
 }
