@@ -271,20 +271,26 @@ describe('limits and errors', () => {
     assert.ok(e2.retryAfterMs! > 25_000 && e2.retryAfterMs! <= 31_000, String(e2.retryAfterMs));
   });
 
-  test('X-RateLimit-Remaining: 0 holds the next request until X-RateLimit-Reset', async () => {
+  test('X-RateLimit-Remaining: 0 holds the next create until X-RateLimit-Reset, and no read', async () => {
     const client = new UnpodClient({ baseUrl: base, apiKey: KEY });
-    const resetS = Math.ceil(Date.now() / 1000) + 1;
+    const resetS = Math.ceil(Date.now() / 1000) + 2;
     answer(
       {
         headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetS) },
         body: { data: CALL_ROW },
       },
       { body: { data: CALL_ROW } },
+      { body: { data: [CALL_ROW] } },
+      { status: 201, body: { data: CALL_ROW } },
     );
-    await client.calls.get('a');
+    await client.calls.create({ pipe_id: 'p', to_number: '+14155550100' });
+    // Reads learn how calls ended: held for the calls-per-minute window, every slot would stay busy until it resets.
     await client.calls.get('b');
-    assert.equal(seen.length, 2);
-    assert.ok(Date.now() >= resetS * 1000 - 5, 'the second request waited for the reset');
+    await client.calls.list({ pipeId: 'p' });
+    assert.ok(Date.now() < resetS * 1000 - 500, 'the reads went at once');
+    await client.calls.create({ pipe_id: 'p', to_number: '+14155550101' });
+    assert.equal(seen.length, 4);
+    assert.ok(Date.now() >= resetS * 1000 - 5, 'the second create waited for the reset');
   });
 
   test('account-wide refusals, number_in_use, and the error body shapes seen', async () => {

@@ -95,6 +95,8 @@ interface SendOptions<S extends z.ZodTypeAny> {
   schema: S;
   /** An empty 2xx body is a success with this value (hangup may answer with nothing). */
   empty?: () => z.infer<S>;
+  /** A create: it waits out a spent calls-per-minute window (reads and hangups never do). */
+  placesCall?: boolean;
 }
 
 export class UnpodClient {
@@ -170,6 +172,7 @@ export class UnpodClient {
           idempotencyKey: o?.idempotencyKey,
           signal: o?.signal,
           schema: callSchema,
+          placesCall: true,
         }),
       get: (callId, o) =>
         this.#send({ method: 'GET', path: unpodPaths.call(callId), signal: o?.signal, schema: callSchema }),
@@ -234,7 +237,9 @@ export class UnpodClient {
       headers[this.#idempotencyHeader] = o.idempotencyKey;
 
     const ctx = { method: o.method, path };
-    await this.#waitForRateWindow(o.signal);
+    // The window the headers speak of is the plan's calls per minute: it holds back calls, never the reads that
+    // learn how calls ended (holding those would keep every slot busy until the window resets).
+    if (o.placesCall) await this.#waitForRateWindow(o.signal);
     const timeoutSignal = AbortSignal.timeout(this.#timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeoutSignal]) : timeoutSignal;
 
