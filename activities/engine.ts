@@ -15,7 +15,12 @@ import {
 } from '../workflows/definitions';
 import { limiterWorkflowId } from '../workflows/ids';
 import type { Limits } from '../workflows/limiter-core';
-import { CampaignAccount, CampaignRunId, contactNameAttribute, TaskStatus } from '../workflows/search-attributes';
+import {
+  CampaignAccount,
+  CampaignRunId,
+  contactNameAttribute,
+  TaskStatus,
+} from '../workflows/search-attributes';
 
 export interface StartTasksInput {
   tasks: { workflowId: string; input: TaskInput }[];

@@ -100,7 +100,7 @@ async function runScenario(sc: Scenario, index: number) {
       }),
     );
     // The default watch interval (one list of live calls a second): how fast a freed slot is seen.
-  const policy = { ...FAST_POLICY, pollIntervalMs: 1_000, maxCallMs: 10 * 60_000 };
+    const policy = { ...FAST_POLICY, pollIntervalMs: 1_000, maxCallMs: 10 * 60_000 };
     const t0 = Date.now();
     const window = Math.min(sc.contactsPerCampaign, MAX_CAMPAIGN_WINDOW); // under the pending-children limit
     const runIds = await Promise.all(lists.map((l) => stack.run(l, { limits, policy, window })));
