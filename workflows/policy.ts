@@ -1,5 +1,5 @@
 /**
- * The retry policy as a pure table from end_reason to decision (DESIGN.md, "Retry policy"). Pure and
+ * The retry policy as a pure table from end_reason to decision (README, "Retry policy"). Pure and
  * deterministic: used inside workflows, by the CLI to explain a policy, and by tests directly.
  */
 
