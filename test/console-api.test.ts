@@ -361,6 +361,18 @@ describe('console API routes', { timeout: 240_000 }, () => {
     });
     assert.deepEqual(common.counts, { USER_HUNG_UP_IN_CALL: 9 });
     assert.equal(queries.length, 2);
+    // Just ended, visibility may lag: every reason is counted, none skipped by a first count that lagged.
+    const lagging = async (query: string) =>
+      query.endsWith('IS NOT NULL') || query.includes('"USER_HUNG_UP_IN_CALL"')
+        ? 1
+        : query.includes('"SIP_FAILED_WRONG_NUMBER"')
+          ? 2
+          : 0;
+    assert.deepEqual((await endReasonCounts(progress, lagging)).counts, { USER_HUNG_UP_IN_CALL: 1 });
+    assert.deepEqual((await endReasonCounts(progress, lagging, { exhaustive: true })).counts, {
+      USER_HUNG_UP_IN_CALL: 1,
+      SIP_FAILED_WRONG_NUMBER: 2,
+    });
   });
 
   it('feed: one sample as JSON, or server-sent events that end when the run has ended', async () => {

@@ -158,11 +158,13 @@ export interface EndReasonCounts {
  * else visibility counts over the run's final tasks — how many have an end reason, then one count per reason
  * (the documented ones, most common first, UNKNOWN, then the unknown ones the campaign has seen), one at a time
  * and only until they add up (a namespace's visibility requests are rate limited: 10 a second by default).
- * Reasons counted zero are left out.
+ * `exhaustive` counts every reason instead: right after a run's end visibility may still lag behind, and a first
+ * count that lags would stop the counting early. Reasons counted zero are left out.
  */
 export async function endReasonCounts(
   progress: ProgressWithEndReasons,
   count: (query: string) => Promise<number>,
+  opts: { exhaustive?: boolean } = {},
 ): Promise<EndReasonCounts> {
   if (progress.endReasons && typeof progress.endReasons === 'object') {
     const counts: Record<string, number> = {};
@@ -171,7 +173,9 @@ export async function endReasonCounts(
   }
   const final = FINAL_TASK_STATUSES.map(quote).join(', ');
   const base = `${tasksQuery(progress.runId)} AND TaskStatus IN (${final})`;
-  let left = await count(`${base} AND TaskEndReason IS NOT NULL`);
+  let left = opts.exhaustive
+    ? Number.POSITIVE_INFINITY
+    : await count(`${base} AND TaskEndReason IS NOT NULL`);
   const reasons = [...new Set([...COUNTED_END_REASONS, ...Object.keys(progress.unknownEndReasons ?? {})])];
   const counts: Record<string, number> = {};
   for (const r of reasons) {
@@ -209,9 +213,9 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
 
   /**
    * Outcomes counted in visibility: an ended run's kept for good once settled (a few hundred runs), a running
-   * run's for OUTCOMES_FRESH_MS (the console asks every 5 s; every viewer shares one count).
+   * run's until a task becomes final or OUTCOMES_FRESH_MS (the console asks every 5 s; viewers share a count).
    */
-  const countedOutcomes = new Map<string, { counts: Record<string, number>; until: number }>();
+  const countedOutcomes = new Map<string, { key: string; counts: Record<string, number>; until: number }>();
   const OUTCOMES_FRESH_MS = 10_000;
 
   app.get(
@@ -247,20 +251,26 @@ export const apiContactsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async 
         inputOf(run_id, space_token),
         getProgress(temporal, run_id) as Promise<ProgressWithEndReasons>,
       ]);
+      // Kept while no task has become final since (and for OUTCOMES_FRESH_MS at most while the run goes).
+      const c = progress.counts;
+      const key = `${progress.state}:${c.completed}:${c.failed}:${c.skipped}:${c.expired}:${c.canceled}`;
       const kept = countedOutcomes.get(run_id);
-      let byEndReason = kept && kept.until > Date.now() ? kept.counts : undefined;
+      let byEndReason = kept && kept.key === key && kept.until > Date.now() ? kept.counts : undefined;
       if (!byEndReason) {
+        const ended = isEnded(progress.state);
+        // Counted after the end was read and settled: final. Just ended: every reason counted, not kept.
+        const settled = ended && Date.now() - Date.parse(progress.updatedAt) > 10_000;
         const { counts, from } = await endReasonCounts(
           progress,
           async (query) => (await temporal.workflow.count(query)).count,
+          { exhaustive: ended && !settled },
         );
         byEndReason = counts;
-        if (from === 'visibility') {
-          // Counted after the end was read: final (visibility lags by moments; a run just ended is counted again).
-          const settled = isEnded(progress.state) && Date.now() - Date.parse(progress.updatedAt) > 10_000;
+        if (from === 'visibility' && (settled || !ended)) {
           countedOutcomes.delete(run_id);
           if (countedOutcomes.size >= 500) countedOutcomes.delete(countedOutcomes.keys().next().value!);
           countedOutcomes.set(run_id, {
+            key,
             counts,
             until: settled ? Number.POSITIVE_INFINITY : Date.now() + OUTCOMES_FRESH_MS,
           });
