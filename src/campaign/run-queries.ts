@@ -191,20 +191,36 @@ export function runEta(p: CampaignProgress, o: EtaInputs): string | null {
 /** At most this many pending tasks are read for their next attempt (a status query each). */
 export const ETA_TASK_SAMPLE = 500;
 
-/** The next attempts of a run's pending tasks (up to ETA_TASK_SAMPLE of them). */
+/** The next attempts of a run's pending tasks (up to ETA_TASK_SAMPLE of them), read ETA_QUERY_CONCURRENCY at once. */
 export async function pendingNextAttempts(client: Client, runId: string): Promise<(string | null)[]> {
-  const out: (string | null)[] = [];
+  const ids: string[] = [];
   for await (const info of client.workflow.list({ query: tasksQuery(runId, 'pending') })) {
-    if (info.status.name !== 'RUNNING') continue;
-    try {
-      out.push((await client.workflow.getHandle(info.workflowId).query(taskStatusQuery)).nextAttemptAt);
-    } catch {
-      // closed meanwhile
-    }
-    if (out.length >= ETA_TASK_SAMPLE) break;
+    if (info.status.name === 'RUNNING') ids.push(info.workflowId);
+    if (ids.length >= ETA_TASK_SAMPLE) break;
   }
+  const out: (string | null)[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(ETA_QUERY_CONCURRENCY, ids.length) }, async () => {
+      for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+        try {
+          out.push((await client.workflow.getHandle(id).query(taskStatusQuery)).nextAttemptAt);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }),
+  );
   return out;
 }
+
+/** Status queries in flight at once while reading the ETA's inputs. */
+const ETA_QUERY_CONCURRENCY = 16;
+/** How long the ETA's inputs of a run are reused: a page polling every few seconds reads them once. */
+const ETA_INPUTS_TTL_MS = 10_000;
+const etaInputs = new Map<
+  string,
+  { at: number; read: Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> }
+>();
 
 /** What runEta needs beyond the progress, read now: the account's limits in force and the waiting contacts. */
 export async function readEtaInputs(
@@ -215,6 +231,21 @@ export async function readEtaInputs(
   return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
 }
 
+/** readEtaInputs, reused for ETA_INPUTS_TTL_MS per run (and shared by requests that ask at once). */
+function cachedEtaInputs(
+  client: Client,
+  p: CampaignProgress,
+): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
+  const now = Date.now();
+  for (const [k, v] of etaInputs) if (now - v.at > ETA_INPUTS_TTL_MS) etaInputs.delete(k);
+  const hit = etaInputs.get(p.runId);
+  if (hit) return hit.read;
+  const read = readEtaInputs(client, p);
+  etaInputs.set(p.runId, { at: now, read });
+  read.catch(() => etaInputs.delete(p.runId));
+  return read;
+}
+
 /** runEta with the account's limits in force and the run's waiting contacts, read now. */
 export async function readEta(
   client: Client,
@@ -222,7 +253,7 @@ export async function readEta(
   meanCallMs?: number,
 ): Promise<string | null> {
   if (p.state !== 'running') return null;
-  return runEta(p, { ...(await readEtaInputs(client, p)), meanCallMs, nowMs: Date.now() });
+  return runEta(p, { ...(await cachedEtaInputs(client, p)), meanCallMs, nowMs: Date.now() });
 }
 
 // ---------- runs ----------
