@@ -15,6 +15,7 @@ import { CallWatcher } from '../src/unpod/call-watcher';
 import { FAILURE_TYPES } from '../workflows/failures';
 import { limiterWorkflowId } from '../workflows/ids';
 import type { CampaignProgress } from '../workflows/definitions';
+import { startDevServer } from '../src/temporal/dev-server';
 import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
 
 async function waitForEnd(stack: TestStack, runId: string, timeoutMs: number): Promise<CampaignProgress> {
@@ -159,5 +160,47 @@ describe('the account limiter can be lost', () => {
       );
     assert.ok(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.permitExpired, String(err));
     assert.equal(stack.simulator.ledger().dials.length, before, 'no call was placed');
+  });
+});
+
+describe('no fan-out of signals per waiting contact', () => {
+  let stack: TestStack;
+  const DAY = 6_000;
+  before(async () => {
+    // A server that refuses a workflow task sending more than 10 signals at once (the default is 2,000).
+    const env = await startDevServer({ dynamicConfig: { 'limit.numPendingSignals.error': '10' } });
+    stack = await startTestStack(
+      {
+        speed: 1000,
+        dayMs: DAY,
+        accounts: [
+          {
+            apiKey: 'sim_test_key',
+            accountId: 'acct',
+            callsPerMinute: 10_000,
+            concurrency: 100,
+            tasksPerDay: 10,
+          },
+        ],
+      },
+      { env },
+    );
+  });
+  after(() => stack?.close());
+
+  it("the day's budget spent with 20 contacts waiting, on a server allowing 10 signals at once: each day's 10 go, none wedged", async () => {
+    await delay(DAY - (Date.now() % DAY) + 50); // at the start of a day
+    const contacts = Array.from({ length: 30 }, (_, i) => {
+      const c = contact(`+1415557400${String(i).padStart(2, '0')}`, i + 2);
+      stack.simulator.script(c.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 }]);
+      return c;
+    });
+    const runId = await stack.run(contacts, {
+      limits: { tasksPerDay: 10, dayMs: DAY, callsPerMinute: 10_000, concurrency: 100 },
+      window: 30,
+    });
+    const p = await waitForEnd(stack, runId, 45_000);
+    assert.equal(p.counts.completed, 30);
+    assert.deepEqual(stack.simulator.ledger().violations, []);
   });
 });

@@ -235,6 +235,8 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
     await call('POST', `${space}/runs/${runId}/cancel/`, { hangup: true });
     const canceled = await waitFor('canceled');
     assert.equal(canceled.status, 'canceled');
+    // The run says `canceled` a moment before visibility lists it closed (its last workflow task, then indexing).
+    for (let i = 0; i < 40 && !(await ids('canceled')).includes(runId); i++) await delay(250);
     assert.ok((await ids('canceled')).includes(runId));
     assert.ok(!(await ids('failed')).includes(runId), 'a canceled run is not in ?status=failed');
     assert.ok(!(await ids('completed')).includes(runId), 'nor in ?status=completed');
