@@ -67,6 +67,14 @@ describe('a campaign grants permits from its share', () => {
     assert.equal(grant(q, req(2), T0 + DIAL_WINDOW_MS + W - 1, null), null, 'held until dialBy + window');
     assert.equal(room(q, T0, null).tokenAt, T0 + DIAL_WINDOW_MS + W);
     void h;
+    // Released before its dialBy with no dial reported: the dial counts as made at the release, not the grant.
+    const r = pool({ rate: 1 });
+    const k = grant(r, req(1), T0, null)!;
+    release(r, k.id, T0 + 5_000);
+    prune(r, T0 + W + 1);
+    assert.equal(grant(r, req(2), T0 + W + 1, null), null, 'still in the window one window after the grant');
+    prune(r, T0 + 5_000 + W + 1);
+    assert.ok(grant(r, req(3), T0 + 5_000 + W + 1, null));
   });
 
   it('gives the token back at once when nothing was dialed on the permit', () => {
