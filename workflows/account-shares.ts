@@ -103,29 +103,9 @@ export function hear(s: ShareState, d: CampaignDemand, now: number): void {
     return;
   }
   const key = dayOf(s.limits, now).key;
-  if (!c) {
-    c = {
-      id: d.campaign,
-      workflowId: d.workflowId,
-      weight: d.weight,
-      cap: d.cap,
-      paused: d.paused,
-      wants: d.wants,
-      held: d.held,
-      tokens: d.tokens,
-      seenSeq: d.seenSeq,
-      lastHeard: now,
-      slots: 0,
-      rate: 0,
-      sentSeq: 0,
-      usableSlots: Math.max(d.held, d.allocSlots),
-      usableRate: Math.max(d.tokens, d.allocRate),
-      day: { key, quota: 0, used: 0 },
-      dayWants: d.dayWants,
-    };
-    s.campaigns.push(c);
-  }
-  Object.assign(c, {
+  // What each demand says afresh; a campaign first heard of starts from it too.
+  const reported = {
+    workflowId: d.workflowId,
     weight: d.weight,
     cap: d.cap,
     paused: d.paused,
@@ -134,11 +114,24 @@ export function hear(s: ShareState, d: CampaignDemand, now: number): void {
     tokens: d.tokens,
     lastHeard: now,
     dayWants: d.dayWants,
-    workflowId: d.workflowId,
     expired: d.expired ?? 0,
     granted: d.granted ?? 0,
     released: d.released ?? 0,
-  });
+  };
+  if (!c) {
+    c = {
+      id: d.campaign,
+      ...reported,
+      seenSeq: d.seenSeq,
+      slots: 0,
+      rate: 0,
+      sentSeq: 0,
+      usableSlots: Math.max(d.held, d.allocSlots),
+      usableRate: Math.max(d.tokens, d.allocRate),
+      day: { key, quota: 0, used: 0 },
+    };
+    s.campaigns.push(c);
+  } else Object.assign(c, reported);
   if (d.seenSeq >= c.sentSeq && d.seenSeq > c.seenSeq) {
     // It applied our last allocation: what it gave up is free, but for its tokens beyond its new rate (dials
     // still in the window, permits not yet dialed), which are free one window from now.
