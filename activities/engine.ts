@@ -3,7 +3,7 @@
  * deliver tasks' reports through the worker's mailbox, and make sure the account's limiter runs.
  */
 import { accountLimiterWorkflow, callTaskWorkflow } from '../workflows';
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { CampaignMailbox } from '../src/temporal/mailbox';
@@ -68,6 +68,7 @@ export function createEngineActivities({
               if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
               already++;
             }
+            heartbeat(started + already); // throttled by the SDK; a dead worker's silence is what retries it
           }
         }),
       );

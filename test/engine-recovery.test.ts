@@ -5,15 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, decodeTimeoutType } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { getProgress } from '../src/campaign/run-queries';
 import { limiterState, setLimits } from '../src/campaign/limits';
 import { createCallActivities } from '../activities/calls';
 import { CallWatcher } from '../src/unpod/call-watcher';
 import { FAILURE_TYPES } from '../workflows/failures';
-import { limiterWorkflowId } from '../workflows/ids';
+import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import type { CampaignProgress } from '../workflows/definitions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
@@ -202,5 +203,48 @@ describe('no fan-out of signals per waiting contact', () => {
     const p = await waitForEnd(stack, runId, 45_000);
     assert.equal(p.counts.completed, 30);
     assert.deepEqual(stack.simulator.ledger().violations, []);
+  });
+});
+
+describe('a worker that dies in the middle of starting tasks', () => {
+  let stack: TestStack;
+  // The first attempt of startTasks never ends and never heartbeats: what a SIGKILLed worker leaves behind.
+  const hung: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        if (ctx.info.activityType !== 'startTasks' || ctx.info.attempt > 1) return next(input);
+        await new Promise((_, reject) =>
+          ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason)),
+        );
+        throw new Error('unreachable');
+      },
+    },
+  });
+  before(async () => {
+    stack = await startTestStack({}, { activityInterceptors: [hung] });
+  });
+  after(() => stack?.close());
+
+  it('the chunk it was starting is started again once its heartbeat stops, not after the minute its attempt may take', async () => {
+    const contacts = Array.from({ length: 3 }, (_, i) => contact(`+1415557500${i}`, i + 2));
+    const runId = await stack.run(contacts);
+    const p = await waitForEnd(stack, runId, 90_000);
+    assert.equal(p.counts.completed, 3);
+    const history = await stack.env.client.workflow.getHandle(campaignWorkflowId(runId)).fetchHistory();
+    const scheduled = new Map<string, string>();
+    let retried: NonNullable<typeof history.events>[number]['activityTaskStartedEventAttributes'];
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st && scheduled.get(String(st.scheduledEventId)) === 'startTasks' && (st.attempt ?? 1) > 1)
+        retried = st;
+    }
+    assert.ok(retried, 'the hung attempt was retried');
+    assert.equal(
+      decodeTimeoutType(retried.lastFailure?.timeoutFailureInfo?.timeoutType),
+      'HEARTBEAT',
+      `given up by its heartbeat: ${JSON.stringify(retried.lastFailure)}`,
+    );
   });
 });

@@ -37,6 +37,16 @@ export const POLLING: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
+/**
+ * Starting a chunk of tasks: heartbeats after each start, so a worker that dies holding it hands the chunk to
+ * another within seconds (the run grants nothing new meanwhile), not after the minute an attempt may take.
+ */
+export const STARTING: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
+
 /** Bookkeeping against Temporal itself (loading a contact batch). */
 export const BOOKKEEPING: ActivityOptions = {
   startToCloseTimeout: '1 minute',

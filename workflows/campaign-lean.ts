@@ -32,6 +32,7 @@ import {
   preflight,
   releaseBatch,
   setInputHandlers,
+  starting,
   tellRunFinished,
 } from './campaign-parts';
 import {
@@ -411,7 +412,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
           open.delete(taskId);
         }
       }),
-      starts.length ? bookkeeping.startTasks({ tasks: starts }) : Promise.resolve(),
+      starts.length ? starting.startTasks({ tasks: starts }) : Promise.resolve(),
     ]);
     return grants.length >= START_CHUNK || starts.length >= START_CHUNK;
   }

@@ -11,7 +11,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { BOOKKEEPING, CALLBACK, POLLING } from './activity-profiles';
+import { BOOKKEEPING, CALLBACK, POLLING, STARTING } from './activity-profiles';
 import { FAILURE_TYPES, type CreateFailureDetails } from './failures';
 import {
   addBatchUpdate,
@@ -25,6 +25,7 @@ import {
 import { contactBatchWorkflowId } from './ids';
 
 export const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+export const starting = proxyActivities<Activities>(STARTING);
 const callbacks = proxyActivities<Activities>(CALLBACK);
 const unpod = proxyActivities<Activities>(POLLING);
 

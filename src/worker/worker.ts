@@ -3,6 +3,7 @@
  */
 import { type Client, Connection } from '@temporalio/client';
 import {
+  type ActivityInterceptorsFactory,
   bundleWorkflowCode,
   type NativeConnection,
   Worker,
@@ -47,6 +48,8 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Counts this worker's activities (in flight, completed, failed, call durations) through an interceptor. */
   stats?: WorkerStats;
+  /** More activity interceptors (tracing, say; the tests use one to play a worker that dies mid-activity). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
   /** Shown in the Web UI as the worker that ran a task; default the SDK's pid@host. */
   identity?: string;
 }
@@ -85,7 +88,10 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
       shutdownGraceTime: o.tuning?.shutdownGraceTimeMs,
       shutdownForceTime: o.tuning?.shutdownForceTimeMs,
       identity: o.identity,
-      interceptors: o.stats ? { activity: [o.stats.interceptor] } : undefined,
+      interceptors:
+        o.stats || o.activityInterceptors?.length
+          ? { activity: [...(o.stats ? [o.stats.interceptor] : []), ...(o.activityInterceptors ?? [])] }
+          : undefined,
     }),
   });
 }

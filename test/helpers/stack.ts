@@ -3,7 +3,7 @@
  * webhooks (port 0), the Unpod client and a real worker on a fresh task queue.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import type { Contact, ContactBatch, SkippedContact } from '../../src/contacts/contact';
 import { startHttpServer } from '../../src/http/serve';
 import { startRun, type RunSettings } from '../../src/campaign/start-run';
@@ -76,6 +76,8 @@ export interface StackOptions {
   agentPush?: boolean;
   /** After a create lost its answer, how long until its call must be listed. Default 2000 (the sim is fast). */
   landingDelayMs?: number;
+  /** Activity interceptors for the stack's worker (a test plays a worker that dies mid-activity with one). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions = {}): Promise<TestStack> {
@@ -134,6 +136,7 @@ export async function startTestStack(sim: SimulatorOptions = {}, o: StackOptions
         tuning: { shutdownGraceTimeMs: 2_000 },
         // Test receivers and sources live on loopback: allowed explicitly through the outbound guard.
         outbound: LOOPBACK_ALLOWED,
+        activityInterceptors: o.activityInterceptors,
       });
       running = worker.run();
     },
