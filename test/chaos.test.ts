@@ -22,12 +22,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { getProgress } from '../src/campaign/run-queries';
 import { startRun, type RunSettings } from '../src/campaign/start-run';
 import type { ContactBatch } from '../src/contacts/contact';
 import { startSimulator, type RunningSimulator } from '../src/simulator';
 import { startDevServer } from '../src/temporal/dev-server';
+import { workflowBundle } from '../src/worker/worker';
 import { startChaosServer, type ChaosServer } from './helpers/chaos-server';
 import type { CampaignProgress } from '../workflows/definitions';
 import { contact, FAST_POLICY } from './helpers/stack';
@@ -314,5 +317,21 @@ describe('chaos', () => {
     assert.ok(ledger.counts.answers_lost > 0, 'creates were placed and their answers lost');
     // SIGTERM drains and exits cleanly.
     assert.equal(drain.code, 0, `worker exit after SIGTERM: code ${drain.code} signal ${drain.signal}`);
+    // Every campaign and limiter run of the test replays on today's code: a worker that took a run over from a
+    // killed one issued what a replay issues (a divergence would stop the run at its next replay).
+    const replays: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
+    for await (const w of env.client.workflow.list({
+      query: `WorkflowType='campaignWorkflow' OR WorkflowType='accountLimiterWorkflow'`,
+    })) {
+      const history = await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      replays.push({ workflowId: w.workflowId, history });
+    }
+    let replayed = 0;
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
+      assert.equal(r.error, undefined, `${r.workflowId} does not replay: ${String(r.error)}`);
+      replayed++;
+    }
+    say(`replayed ${replayed} campaign and limiter runs`);
+    assert.ok(replayed >= 2, `${replayed} runs replayed`);
   });
 });

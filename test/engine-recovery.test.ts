@@ -248,3 +248,37 @@ describe('a worker that dies in the middle of starting tasks', () => {
     );
   });
 });
+
+describe('progress while no worker runs', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ speed: 1 }); // calls last as long as scripted
+  });
+  after(() => stack?.close());
+
+  it("a running run's progress answers with its worker down (read from what the run published, not a query the worker must answer)", async () => {
+    const contacts = Array.from({ length: 3 }, (_, i) => {
+      const c = contact(`+1415557600${i}`, i + 2);
+      stack.simulator.script(c.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 12_000 }]);
+      return c;
+    });
+    const runId = await stack.run(contacts);
+    for (let i = 0; i < 200 && stack.simulator.ledger().dials.length < 3; i++) await delay(50);
+    await delay(2_500); // past the memo's interval, so the dials are in it
+    await stack.stopWorker();
+    const answer = await Promise.race([
+      getProgress(stack.env.client, runId).then(
+        (p) => p,
+        (e: unknown) => new Error(`failed: ${String(e)}`),
+      ),
+      delay(5_000).then(() => new Error('no answer in 5 s')),
+    ]);
+    assert.ok(!(answer instanceof Error), String(answer));
+    assert.equal(answer.state, 'running');
+    assert.equal(answer.total, 3);
+    assert.equal(answer.counts.active, 3, JSON.stringify(answer.counts));
+    await stack.startWorker();
+    const p = await waitForEnd(stack, runId, 60_000);
+    assert.equal(p.counts.completed, 3);
+  });
+});

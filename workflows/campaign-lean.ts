@@ -16,9 +16,12 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  makeContinueAsNewFunc,
   log,
   setHandler,
+  patched,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -40,6 +43,7 @@ import {
   cancelSignal,
   LEAN_PROTOCOL,
   leanPermitSignal,
+  MEMO_PROGRESS,
   pauseSignal,
   progressQuery,
   resumeSignal,
@@ -86,12 +90,21 @@ const TELL_CHUNK = 100;
 const DEMAND_MIN_INTERVAL_MS = 1_000;
 /** A limiter started anew waits this long to hear from every campaign that may hold a share. */
 const SETTLE_MS = DEMAND_HEARTBEAT_MS + 5_000;
+/** A running run's progress memo is written at most this often (and at once when its state changes). */
+export const PROGRESS_MEMO_MS = 2_000;
+/**
+ * Runs started with this patch publish their progress as a memo, and their main loop is the only coroutine
+ * that issues commands (the demand's heartbeat is one of its wakes, not a loop of its own): a workflow task's
+ * commands then come out in one order however its jobs were split into activations.
+ */
+export const LEAN_MEMO_PATCH = 'lean-progress-memo';
 
 interface OpenTask {
   retryWaiting: boolean;
 }
 
 export async function leanCampaign(input: CampaignInput): Promise<CampaignProgress> {
+  const publishes = patched(LEAN_MEMO_PATCH);
   const nowIso = () => new Date().toISOString();
   const s: CampaignCarriedState = input.state ?? initialCampaignState(nowIso());
   s.protocol = LEAN_PROTOCOL;
@@ -107,9 +120,14 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   const hardCapMs = () => s.hardCapMs ?? input.policy.maxCallMs ?? DEFAULT_HARD_CAP_MS;
   const leaseMs = () => hardCapMs() + input.policy.pollIntervalMs + Math.min(LEASE_MARGIN_MS, hardCapMs());
   let dirty = true;
+  // The progress memo: when it was last written, in which state, and whether anything changed since.
+  let publishedAt = 0;
+  let publishedState = '';
+  let unpublished = true;
   const touch = () => {
     s.updatedAt = nowIso();
     dirty = true;
+    unpublished = true;
   };
 
   const hasQueued = () => queue.length + queueSkipped.length > 0;
@@ -120,7 +138,9 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   // ---- demand to the account's limiter ----
   let lastDemandAt = 0;
   let lastDemandSig = '';
-  let heartbeatDue = false;
+  let heartbeatFlag = false; // runs before the patch: set by the heartbeat loop
+  const heartbeatDue = () =>
+    publishes ? lastDemandAt > 0 && Date.now() - lastDemandAt >= DEMAND_HEARTBEAT_MS : heartbeatFlag;
   function demand(done = false): CampaignDemand {
     const startable =
       s.paused || s.cancel ? 0 : hasQueued() || !inputFinished() ? Math.max(0, input.window - open.size) : 0;
@@ -167,14 +187,14 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     ].join('|');
   const demandDue = () =>
     lastDemandAt === 0 ||
-    heartbeatDue ||
+    heartbeatDue() ||
     (Date.now() - lastDemandAt >= DEMAND_MIN_INTERVAL_MS && signature(demand()) !== lastDemandSig);
 
   async function sendDemand(done = false): Promise<void> {
     const d = demand(done);
     lastDemandAt = Date.now();
     lastDemandSig = signature(d);
-    heartbeatDue = false;
+    heartbeatFlag = false;
     try {
       await getExternalWorkflowHandle(limiterWorkflowId(input.accountId)).signal(campaignDemandSignal, d);
     } catch {
@@ -278,6 +298,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     });
   }
 
+  publish(true); // before the preflight's activity: a reader finds a memo from the first workflow task on
   if (!input.state) {
     upsertSearchAttributes([
       { key: CampaignRunId, value: input.runId },
@@ -287,13 +308,26 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     await preflight(input, s, pause);
   }
 
-  // The demand's heartbeat: one timer a period, not one per wake of the main loop.
-  void (async () => {
-    for (;;) {
-      await sleep(DEMAND_HEARTBEAT_MS);
-      heartbeatDue = true;
-    }
-  })();
+  // Runs before the patch: the demand's heartbeat was a loop of its own, one timer a period.
+  if (!publishes) {
+    void (async () => {
+      for (;;) {
+        await sleep(DEMAND_HEARTBEAT_MS);
+        heartbeatFlag = true;
+      }
+    })();
+  }
+
+  /** Writes the memo when the state changed, or when something changed and the interval has passed. */
+  function publish(force = false): void {
+    if (!publishes || (!unpublished && !force)) return;
+    const p = progress();
+    if (!force && p.state === publishedState && Date.now() - publishedAt < PROGRESS_MEMO_MS) return;
+    upsertMemo({ [MEMO_PROGRESS]: p });
+    publishedAt = Date.now();
+    publishedState = p.state;
+    unpublished = false;
+  }
 
   /** Whether a contact may be dialed now (its call time and window), so it is started with a permit. */
   function dueNow(c: Contact, now: number): boolean {
@@ -430,9 +464,13 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       wakes.push(lastDemandAt + DEMAND_MIN_INTERVAL_MS);
     // A permit whose task vanished is taken back at its lease's end.
     if (pool.held.length) wakes.push(Math.min(...pool.held.map((h) => leaseEnd(h, leaseMs()))));
+    if (publishes) {
+      if (lastDemandAt > 0) wakes.push(lastDemandAt + DEMAND_HEARTBEAT_MS);
+      if (unpublished) wakes.push(publishedAt + PROGRESS_MEMO_MS);
+    }
     const wakeMs = wakes.length ? Math.max(1, Math.min(...wakes) - now) : undefined;
     await condition(
-      () => isDone() || dirty || untold.size > 0 || needsLoad() || shouldContinueAsNew() || heartbeatDue,
+      () => isDone() || dirty || untold.size > 0 || needsLoad() || shouldContinueAsNew() || heartbeatFlag,
       wakeMs,
     );
     dirty = false;
@@ -443,7 +481,12 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       s.untold = [...untold];
       s.open = [...open].map(([id, t]) => [id, 'pending', t.retryWaiting ? 1 : 0]);
       s.continuedAsNew++;
-      await continueAsNew<typeof leanCampaign>({ ...input, state: s });
+      // The memo goes with the new run, so a reader never finds none while it starts.
+      if (!publishes) await continueAsNew<typeof leanCampaign>({ ...input, state: s });
+      await makeContinueAsNewFunc<typeof leanCampaign>({ memo: { [MEMO_PROGRESS]: progress() } })({
+        ...input,
+        state: s,
+      });
     }
     if (untold.size > 0) {
       await tellCancelChunk();
@@ -455,6 +498,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     }
     if (await grantAndStart()) dirty = true;
     if (demandDue()) await sendDemand();
+    publish();
   }
 
   // Batches announced but never read (a canceled run) are released, so nothing stays open.

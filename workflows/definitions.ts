@@ -263,6 +263,13 @@ export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal<[{ hangup: boolean }]>('cancel');
 export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
 export const progressQuery = defineQuery<CampaignProgress>('progress');
+/**
+ * Memo key under which a running campaign publishes its progress (at most every PROGRESS_MEMO_MS, at once on a
+ * change of state): read by describe, so no reader sends the run a query. A query answered by a worker that
+ * had just taken the run over from a dead one could leave that worker's state apart from its history (seen as
+ * a nondeterminism error on the next replay, sdk 1.24); the memo needs no worker at all.
+ */
+export const MEMO_PROGRESS = 'progress';
 
 // ---------- callTaskWorkflow ----------
 /** An AgentRunner's call_end push (our HTTP endpoint): read the call now instead of at the watcher's next list. */

@@ -2,8 +2,9 @@
  * Reading a run: its progress (the campaign's query, or its result once closed), its tasks (visibility by the
  * CampaignRunId search attribute, then each task's status), and the export rows built from them.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import {
+  MEMO_PROGRESS,
   progressQuery,
   taskStatusQuery,
   TASK_STATUSES,
@@ -67,12 +68,28 @@ export class RunQueryError extends AppError<'invalid_argument'> {
   }
 }
 
+/**
+ * A run's progress from its description or listing entry: its result once completed; while it runs, the memo it
+ * publishes (so no query reaches the run, and no worker is needed to answer), or its query for a run started
+ * before the memo; null once it failed or was terminated.
+ */
+export async function progressOf(
+  client: Client,
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'memo'>,
+): Promise<CampaignProgress | null> {
+  const handle = client.workflow.getHandle(info.workflowId, info.runId);
+  if (info.status.name === 'COMPLETED') return (await handle.result()) as CampaignProgress;
+  if (info.status.name !== 'RUNNING') return null;
+  const published = info.memo?.[MEMO_PROGRESS] as CampaignProgress | undefined;
+  return published ?? handle.query(progressQuery);
+}
+
 export async function getProgress(client: Client, runId: string): Promise<CampaignProgress> {
   const handle = client.workflow.getHandle(campaignWorkflowId(runId));
   try {
     const desc = await handle.describe();
-    if (desc.status.name === 'COMPLETED') return (await handle.result()) as CampaignProgress;
-    return await handle.query(progressQuery);
+    // A failed or terminated run: its query answers from its last state, as it always did.
+    return (await progressOf(client, desc)) ?? (await handle.query(progressQuery));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
     throw err;
@@ -285,14 +302,7 @@ export async function listRuns(
   for await (const info of client.workflow.list({ query: q })) {
     if (o.status === 'failed' && (info.status.name === 'RUNNING' || info.status.name === 'COMPLETED'))
       continue;
-    const handle = client.workflow.getHandle(info.workflowId, info.runId);
-    let progress: CampaignProgress | null = null;
-    try {
-      if (info.status.name === 'COMPLETED') progress = (await handle.result()) as CampaignProgress;
-      else if (info.status.name === 'RUNNING') progress = await handle.query(progressQuery);
-    } catch {
-      progress = null;
-    }
+    const progress = await progressOf(client, info).catch(() => null);
     const state = runStateOf(info.status.name, progress);
     if (o.status && state !== o.status) continue;
     const c = progress?.counts ?? null;

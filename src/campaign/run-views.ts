@@ -6,9 +6,8 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getRunInput } from './run-control';
-import { readEta, RunNotFoundError, runStateOf } from './run-queries';
+import { progressOf, readEta, RunNotFoundError, runStateOf } from './run-queries';
 import {
-  progressQuery,
   taskStatusQuery,
   type CampaignInput,
   type CampaignProgress,
@@ -201,16 +200,6 @@ export async function loadRun(client: Client, runId: string, spaceToken?: string
     closeTime: desc.closeTime,
     batchCount: batches,
   };
-}
-
-async function progressOf(
-  client: Client,
-  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status'>,
-): Promise<CampaignProgress | null> {
-  const handle = client.workflow.getHandle(info.workflowId, info.runId);
-  if (info.status.name === 'COMPLETED') return (await handle.result()) as CampaignProgress;
-  if (info.status.name === 'RUNNING') return handle.query(progressQuery);
-  return null;
 }
 
 /** A snapshot from a visibility listing entry (one history read, one query or result, one count). */

@@ -10,8 +10,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsync } from 'fastify';
-import { progressQuery, TASK_STATUSES, type CampaignProgress } from '../../workflows/definitions';
-import { RUN_STATES, runStateOf, type RunState } from '../campaign/run-queries';
+import { TASK_STATUSES } from '../../workflows/definitions';
+import { progressOf, RUN_STATES, runStateOf, type RunState } from '../campaign/run-queries';
 import { visibilityQuery } from '../temporal/visibility';
 import type { Authorizer } from './auth';
 
@@ -63,11 +63,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
         const key = `${info.workflowId}/${info.runId}`;
         let state = closed ? closedStates.get(key) : undefined;
         if (!state) {
-          const handle = temporal.workflow.getHandle(info.workflowId, info.runId);
-          const progress = await (closed ? handle.result() : handle.query(progressQuery)).then(
-            (p) => p as CampaignProgress,
-            () => null,
-          );
+          const progress = await progressOf(temporal, info).catch(() => null);
           state = runStateOf(info.status.name, progress);
           if (closed && progress) closedStates.set(key, state);
         }
