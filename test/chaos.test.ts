@@ -319,7 +319,8 @@ describe('chaos', () => {
     assert.equal(drain.code, 0, `worker exit after SIGTERM: code ${drain.code} signal ${drain.signal}`);
     // Every campaign and limiter run of the test replays on today's code: a worker that took a run over from a
     // killed one issued what a replay issues (a divergence would stop the run at its next replay).
-    const replays: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
+    const replays: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] =
+      [];
     for await (const w of env.client.workflow.list({
       query: `WorkflowType='campaignWorkflow' OR WorkflowType='accountLimiterWorkflow'`,
     })) {
