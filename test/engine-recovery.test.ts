@@ -9,13 +9,13 @@ import { ApplicationFailure, decodeTimeoutType } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { getProgress } from '../src/campaign/run-queries';
+import { getProgress, readEta } from '../src/campaign/run-queries';
 import { limiterState, setLimits } from '../src/campaign/limits';
 import { createCallActivities } from '../activities/calls';
 import { CallWatcher } from '../src/unpod/call-watcher';
 import { FAILURE_TYPES } from '../workflows/failures';
 import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
-import type { CampaignProgress } from '../workflows/definitions';
+import { cancelSignal, type CampaignProgress } from '../workflows/definitions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
 
@@ -280,5 +280,37 @@ describe('progress while no worker runs', () => {
     await stack.startWorker();
     const p = await waitForEnd(stack, runId, 60_000);
     assert.equal(p.counts.completed, 3);
+  });
+  it("a running run's ETA answers with its worker down, and is no sooner than a retry due in a minute", async () => {
+    const c = contact('+14155576100', 2);
+    stack.simulator.script(c.phone, [
+      { endReason: 'USER_DID_NOT_PICK_UP', ringMs: 50, talkMs: 0 },
+      { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 },
+    ]);
+    const runId = await stack.run([c], {
+      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: 60_000 } },
+    });
+    let p = await getProgress(stack.env.client, runId);
+    for (let i = 0; i < 100 && p.retriesWaiting < 1; i++) {
+      await delay(100);
+      p = await getProgress(stack.env.client, runId);
+    }
+    assert.equal(p.retriesWaiting, 1, 'the retry waits');
+    await stack.stopWorker();
+    const asked = Date.now();
+    const eta = await Promise.race([
+      readEta(stack.env.client, p).then(
+        (e) => e,
+        (e: unknown) => new Error(`failed: ${String(e)}`),
+      ),
+      delay(5_000).then(() => new Error('no answer in 5 s')),
+    ]);
+    assert.ok(typeof eta === 'string', String(eta));
+    assert.ok(Date.parse(eta) >= asked + 50_000, `ETA ${eta} waits for the retry a minute away`);
+    await stack.startWorker();
+    await stack.env.client.workflow
+      .getHandle(campaignWorkflowId(runId))
+      .signal(cancelSignal, { hangup: true });
+    await waitForEnd(stack, runId, 30_000);
   });
 });

@@ -767,12 +767,19 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       setStatus('pending');
       const ended: TaskReport[] = [];
       if (lean && heldPermit) {
+        const next = planAttempt({
+          window: timing?.callingWindow,
+          zone,
+          earliestMs: Date.now() + decision.delayMs,
+          deadlineMs,
+        });
         ended.push({
           kind: 'attemptEnded',
           taskId,
           id: heldPermit,
           ...(dialedAt ? { dialedAt } : {}),
           endReason: snap.endReason,
+          ...(next.kind === 'at' ? { nextAt: next.atMs } : {}),
         });
         heldPermit = null;
         dialedAt = null;

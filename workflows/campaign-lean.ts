@@ -101,6 +101,8 @@ export const LEAN_MEMO_PATCH = 'lean-progress-memo';
 
 interface OpenTask {
   retryWaiting: boolean;
+  /** When it waits until (ms: a retry's delay and window, a call time); 0: not waiting for a time. */
+  nextAt: number;
 }
 
 export async function leanCampaign(input: CampaignInput): Promise<CampaignProgress> {
@@ -111,7 +113,9 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   const pool = (s.pool ??= emptyPool());
   const endReasons = (s.endReasons ??= {});
   const announced = new Set(s.announced);
-  const open = new Map<string, OpenTask>(s.open.map(([id, , rw]) => [id, { retryWaiting: rw === 1 }]));
+  const open = new Map<string, OpenTask>(
+    s.open.map(([id, , rw, , nextAt]) => [id, { retryWaiting: rw === 1, nextAt: nextAt ?? 0 }]),
+  );
   const untold = new Set<string>(s.untold ?? []);
   const queue: Contact[] = s.queue;
   const queueSkipped: SkippedContact[] = s.queueSkipped;
@@ -240,9 +244,12 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     const now = Date.now();
     for (const r of reports) {
       switch (r.kind) {
-        case 'want':
-          if (open.has(r.taskId) && !s.cancel) want(pool, r.id, r.taskId, r.countedDay);
+        case 'want': {
+          const t = open.get(r.taskId);
+          if (t) t.nextAt = 0; // its wait is over
+          if (t && !s.cancel) want(pool, r.id, r.taskId, r.countedDay);
           break;
+        }
         case 'dialed':
           dialed(pool, r.id, r.at);
           break;
@@ -257,7 +264,10 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
           release(pool, r.id, now, r.dialedAt ? { dialedAt: r.dialedAt } : {});
           s.attempts++;
           const t = open.get(r.taskId);
-          if (t) t.retryWaiting = true;
+          if (t) {
+            t.retryWaiting = true;
+            t.nextAt = r.nextAt ?? 0;
+          }
           break;
         }
         case 'final': {
@@ -285,7 +295,9 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     // Held back by the day only when the account's whole day is handed out, not while a quota is on its way.
     const share = pool.alloc?.day;
     const dayBlocked = share?.full === true && r.dayLeft === 0 && share.key === today(pool, now)?.key;
-    return buildProgress(input, s, {
+    let latest = 0;
+    for (const t of open.values()) if (t.nextAt > now && t.nextAt > latest) latest = t.nextAt;
+    const view = buildProgress(input, s, {
       open: open.size,
       ringing: 0,
       active: pool.held.length,
@@ -296,6 +308,11 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
         : 0,
       done: isDone(),
     });
+    return {
+      ...view,
+      nextAttemptLatest: latest ? new Date(latest).toISOString() : null,
+      limits: pool.alloc?.limits ?? null,
+    };
   }
 
   publish(true); // before the preflight's activity: a reader finds a memo from the first workflow task on
@@ -329,17 +346,20 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     unpublished = false;
   }
 
-  /** Whether a contact may be dialed now (its call time and window), so it is started with a permit. */
-  function dueNow(c: Contact, now: number): boolean {
+  /**
+   * When a contact's first attempt is due (its call time, then its window); null when it will not be made (the
+   * task then says why). Due by now: it is started with a permit.
+   */
+  function plannedAt(c: Contact, now: number): number | null {
     const first = firstAttemptTime(c.callAt, now, Date.parse(input.createdAt), input.pastCallAt);
-    if (first.kind !== 'at' || first.atMs > now) return false;
+    if (first.kind !== 'at') return null;
     const plan = planAttempt({
       window: input.callingWindow,
       zone: windowZone(c.timezone, input.timezone),
-      earliestMs: now,
+      earliestMs: Math.max(first.atMs, now),
       deadlineMs: input.deadline ? Date.parse(input.deadline) : undefined,
     });
-    return plan.kind === 'at' && plan.atMs <= now;
+    return plan.kind === 'at' ? plan.atMs : null;
   }
 
   function taskInput(c: Contact, extra: Partial<TaskInput>): TaskInput {
@@ -405,7 +425,8 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
         const c = queue[0]!;
         const workflowId = callTaskWorkflowId(input.runId, c.phone);
         let permit: LeanPermit | undefined;
-        if (dueNow(c, now)) {
+        const at = plannedAt(c, now);
+        if (at !== null && at <= now) {
           permit =
             grant(pool, { id: permitId(workflowId, 1), taskId: workflowId, countedDay: null }, now, cap) ??
             undefined;
@@ -416,7 +437,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
           if (permit) release(pool, permit.id, now, { unused: true });
           continue;
         }
-        open.set(workflowId, { retryWaiting: false });
+        open.set(workflowId, { retryWaiting: false, nextAt: at !== null && at > now ? at : 0 });
         starts.push({ workflowId, input: taskInput(c, permit ? { permit } : {}) });
       }
     }
@@ -479,7 +500,11 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       await condition(allHandlersFinished);
       s.announced = [...announced];
       s.untold = [...untold];
-      s.open = [...open].map(([id, t]) => [id, 'pending', t.retryWaiting ? 1 : 0]);
+      s.open = [...open].map(([id, t]) =>
+        t.nextAt
+          ? [id, 'pending', t.retryWaiting ? 1 : 0, 0, t.nextAt]
+          : [id, 'pending', t.retryWaiting ? 1 : 0],
+      );
       s.continuedAsNew++;
       // The memo goes with the new run, so a reader never finds none while it starts.
       if (!publishes) await continueAsNew<typeof leanCampaign>({ ...input, state: s });

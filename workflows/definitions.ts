@@ -115,10 +115,20 @@ export interface CampaignProgress {
   unknownEndReasons: Record<string, number>;
   /** Lean protocol: finished tasks by their last end_reason (normalised), for the outcomes view. */
   endReasons?: Record<string, number>;
+  /**
+   * Runs of 0.3.1: the latest time an open contact waits for (its retry delay, calling window or call time);
+   * null when none waits. With `limits`, all a reader needs for the ETA, without asking any task or limiter.
+   */
+  nextAttemptLatest?: string | null;
+  /** Runs of 0.3.1: the account's limits in the run's last share (null before its first). */
+  limits?: Limits | null;
 }
 
-/** Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1]. */
-export type OpenTaskEntry = [string, 'pending' | 'ringing' | 'active', 0 | 1, (0 | 1)?];
+/**
+ * Compact per-open-task status carried across continue-as-new: [taskWorkflowId, status, retryWaiting 0|1,
+ * waiting for the day 0|1 (0.2), when its next attempt is due in ms (0.3.1; 0: not waiting)].
+ */
+export type OpenTaskEntry = [string, 'pending' | 'ringing' | 'active', 0 | 1, (0 | 1)?, number?];
 
 export interface CampaignCarriedState {
   announced: number[];
@@ -372,7 +382,15 @@ export type TaskReport =
   /** Unpod refused the whole account: the run pauses (the permit goes back unused). */
   | { kind: 'blocked'; taskId: string; id: string; block: string; message: string }
   /** An attempt ended and a retry waits: the permit goes back; `attempt` started a dial. */
-  | { kind: 'attemptEnded'; taskId: string; id: string; dialedAt?: number; endReason: string | null }
+  | {
+      kind: 'attemptEnded';
+      taskId: string;
+      id: string;
+      dialedAt?: number;
+      endReason: string | null;
+      /** When the next attempt is due (its delay, then its calling window), if the plan has one. */
+      nextAt?: number;
+    }
   /** The task ended: the permit it held (if any) goes back. */
   | {
       kind: 'final';

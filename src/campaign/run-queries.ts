@@ -244,6 +244,9 @@ export async function readEtaInputs(
   client: Client,
   p: CampaignProgress,
 ): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
+  // A run of 0.3.1 publishes both: nothing is asked of its tasks or its limiter (no worker is needed).
+  if (p.limits && p.nextAttemptLatest !== undefined)
+    return { limits: p.limits, nextAttempts: [p.nextAttemptLatest] };
   const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
   return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
 }
