@@ -281,6 +281,25 @@ describe('progress while no worker runs', () => {
     const p = await waitForEnd(stack, runId, 60_000);
     assert.equal(p.counts.completed, 3);
   });
+  it("the account's limits answer with its worker down (read from the limiter's memo, not a query)", async () => {
+    const account = `acct_view_${stack.taskQueue}`;
+    await setLimits(stack.env.client, stack.taskQueue, account, { concurrency: 7 });
+    await stack.stopWorker();
+    try {
+      const view = await Promise.race([
+        limiterState(stack.env.client, account).then(
+          (v) => v,
+          (e: unknown) => new Error(`failed: ${String(e)}`),
+        ),
+        delay(5_000).then(() => new Error('no answer in 5 s')),
+      ]);
+      assert.ok(view && !(view instanceof Error), String(view));
+      assert.equal(view.limits.concurrency, 7, 'the limits just set');
+    } finally {
+      await stack.startWorker();
+    }
+  });
+
   it("a running run's ETA answers with its worker down, and is no sooner than a retry due in a minute", async () => {
     const c = contact('+14155576100', 2);
     stack.simulator.script(c.phone, [

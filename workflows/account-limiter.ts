@@ -13,8 +13,10 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   patched,
   setHandler,
+  upsertMemo,
 } from '@temporalio/workflow';
 import {
   campaignDemandSignal,
@@ -22,6 +24,7 @@ import {
   type CampaignDemand,
   campaignLimitSettingsSignal,
   limiterStateQuery,
+  MEMO_LIMITER_VIEW,
   permitDialedSignal,
   permitGrantedSignal,
   permitReleaseSignal,
@@ -50,6 +53,12 @@ import { allocate, hear, initialShares, nextWake, dayOf } from './account-shares
 
 /** The patch that marks a limiter started on the lean protocol. */
 export const LEAN_LIMITER_PATCH = 'lean-limiter';
+/**
+ * Lean limiters with this patch publish their view as a memo (at most every VIEW_MEMO_MS, at once when the
+ * limits change), so readers never query the limiter (see MEMO_PROGRESS on why).
+ */
+export const LIMITER_MEMO_PATCH = 'lean-limiter-memo';
+const VIEW_MEMO_MS = 2_000;
 
 export async function accountLimiterWorkflow(input: LimiterInput): Promise<void> {
   // Carried state says which protocol a continued limiter speaks; a new one speaks the lean protocol.
@@ -60,6 +69,7 @@ export async function accountLimiterWorkflow(input: LimiterInput): Promise<void>
 
 /** The lean protocol: shares per campaign. */
 async function sharesLimiter(input: LimiterInput): Promise<void> {
+  const publishes = patched(LIMITER_MEMO_PATCH);
   const s =
     input.shares ??
     initialShares(
@@ -68,22 +78,28 @@ async function sharesLimiter(input: LimiterInput): Promise<void> {
     );
   let continuedAsNew = input.continuedAsNew ?? 0;
   let dirty = true;
+  let unpublished = true;
+  let publishedAt = 0;
+  let publishedVersion = -1;
   const sends = new Set<Promise<void>>();
   for (const d of input.demands ?? []) hear(s, d, Date.now());
   setHandler(campaignDemandSignal, (d) => {
     hear(s, d, Date.now());
     dirty = true;
+    unpublished = true;
   });
   setHandler(
     setLimitsUpdate,
     (patch) => {
       s.limits = { ...s.limits, ...patch, version: Math.max(s.limits.version + 1, Date.now()) };
       dirty = true;
+      unpublished = true;
       return s.limits;
     },
     { validator: validateLimits },
   );
-  setHandler(limiterStateQuery, (): LimiterView => {
+  setHandler(limiterStateQuery, view);
+  function view(): LimiterView {
     const l = s.limits;
     const now = Date.now();
     const day = dayOf(l, now);
@@ -130,7 +146,17 @@ async function sharesLimiter(input: LimiterInput): Promise<void> {
         dayQuota: c.day.quota,
       })),
     };
-  });
+  }
+  /** The memo, when the limits changed, or when anything changed and the interval has passed. */
+  function publish(): void {
+    if (!publishes || !unpublished) return;
+    const now = Date.now();
+    if (s.limits.version === publishedVersion && now - publishedAt < VIEW_MEMO_MS) return;
+    upsertMemo({ [MEMO_LIMITER_VIEW]: view() });
+    publishedAt = now;
+    publishedVersion = s.limits.version;
+    unpublished = false;
+  }
 
   for (;;) {
     dirty = false;
@@ -145,13 +171,18 @@ async function sharesLimiter(input: LimiterInput): Promise<void> {
       await Promise.all([...sends]);
       await condition(allHandlersFinished);
       continuedAsNew++;
-      await continueAsNew<typeof accountLimiterWorkflow>({
-        accountId: input.accountId,
-        shares: s,
-        continuedAsNew,
-      });
+      const next = { accountId: input.accountId, shares: s, continuedAsNew };
+      if (!publishes) await continueAsNew<typeof accountLimiterWorkflow>(next);
+      // The view goes with the new run, so a reader never finds none while it starts.
+      await makeContinueAsNewFunc<typeof accountLimiterWorkflow>({ memo: { [MEMO_LIMITER_VIEW]: view() } })(
+        next,
+      );
     }
-    const wake = nextWake(s, Date.now());
+    publish();
+    const shareWake = nextWake(s, Date.now());
+    const memoWake = publishes && unpublished ? publishedAt + VIEW_MEMO_MS : null;
+    const wake =
+      shareWake === null ? memoWake : memoWake === null ? shareWake : Math.min(shareWake, memoWake);
     await condition(
       () => dirty || shouldContinueAsNew(),
       wake === null ? undefined : Math.max(1, wake - Date.now()),

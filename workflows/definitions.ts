@@ -280,6 +280,8 @@ export const progressQuery = defineQuery<CampaignProgress>('progress');
  * a nondeterminism error on the next replay, sdk 1.24); the memo needs no worker at all.
  */
 export const MEMO_PROGRESS = 'progress';
+/** Memo key under which a lean account limiter publishes its view (same rule; read by `limiterState`). */
+export const MEMO_LIMITER_VIEW = 'limiterView';
 
 // ---------- callTaskWorkflow ----------
 /** An AgentRunner's call_end push (our HTTP endpoint): read the call now instead of at the watcher's next list. */

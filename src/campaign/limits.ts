@@ -4,7 +4,12 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { executeUpdateRetrying } from '../temporal/update';
-import { limiterStateQuery, setLimitsUpdate, type LimiterView } from '../../workflows/definitions';
+import {
+  limiterStateQuery,
+  MEMO_LIMITER_VIEW,
+  setLimitsUpdate,
+  type LimiterView,
+} from '../../workflows/definitions';
 import { accountLimiterWorkflow } from '../../workflows';
 import { limiterWorkflowId } from '../../workflows/ids';
 import {
@@ -26,9 +31,16 @@ export class LimitsError extends Error {
 /** Mean call length assumed by estimates when none is given: two minutes. */
 export const DEFAULT_MEAN_CALL_MS = 120_000;
 
+/**
+ * The account limiter's view: the memo it publishes (by describe: no query reaches it, no worker is needed), or
+ * its query for a limiter from before 0.3.1; null when the account has none.
+ */
 export async function limiterState(client: Client, accountId: string): Promise<LimiterView | null> {
   try {
-    return await client.workflow.getHandle(limiterWorkflowId(accountId)).query(limiterStateQuery);
+    const handle = client.workflow.getHandle(limiterWorkflowId(accountId));
+    const desc = await handle.describe();
+    const published = desc.status.name === 'RUNNING' ? desc.memo?.[MEMO_LIMITER_VIEW] : undefined;
+    return (published as LimiterView | undefined) ?? (await handle.query(limiterStateQuery));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
