@@ -127,6 +127,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   // The progress memo: when it was last written, in which state, and whether anything changed since.
   let publishedAt = 0;
   let publishedState = '';
+  let publishedTotal = -1;
   let unpublished = true;
   const touch = () => {
     s.updatedAt = nowIso();
@@ -315,7 +316,6 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     };
   }
 
-  publish(true); // before the preflight's activity: a reader finds a memo from the first workflow task on
   if (!input.state) {
     upsertSearchAttributes([
       { key: CampaignRunId, value: input.runId },
@@ -335,14 +335,21 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     })();
   }
 
-  /** Writes the memo when the state changed, or when something changed and the interval has passed. */
-  function publish(force = false): void {
-    if (!publishes || (!unpublished && !force)) return;
+  /**
+   * Writes the memo when the state or the total changed (a batch announced, the input closed), or when anything
+   * changed and the interval has passed. The first is written by the main loop's first pass, once the preflight
+   * is done (a reader queries the run until then); a continued run gets its memo from the run before.
+   */
+  function publish(): void {
+    if (!publishes || !unpublished) return;
     const p = progress();
-    if (!force && p.state === publishedState && Date.now() - publishedAt < PROGRESS_MEMO_MS) return;
+    const total = p.inputClosed ? -p.total - 2 : p.total;
+    const due = p.state !== publishedState || total !== publishedTotal;
+    if (!due && Date.now() - publishedAt < PROGRESS_MEMO_MS) return;
     upsertMemo({ [MEMO_PROGRESS]: p });
     publishedAt = Date.now();
     publishedState = p.state;
+    publishedTotal = total;
     unpublished = false;
   }
 
@@ -474,6 +481,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
 
   // ---- main loop ----
   for (;;) {
+    publish(); // before the wait (and before the first pass's starts): what a reader sees is never behind
     const now = Date.now();
     const r = room(pool, now, cap);
     const work = pool.waiting.length > 0 || queue.length > 0;
@@ -523,7 +531,6 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
     }
     if (await grantAndStart()) dirty = true;
     if (demandDue()) await sendDemand();
-    publish();
   }
 
   // Batches announced but never read (a canceled run) are released, so nothing stays open.
