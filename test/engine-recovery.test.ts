@@ -17,7 +17,7 @@ import { FAILURE_TYPES } from '../workflows/failures';
 import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import { cancelSignal, type CampaignProgress } from '../workflows/definitions';
 import { startDevServer } from '../src/temporal/dev-server';
-import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+import { contact, dayLimitedSimulator, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
 
 async function waitForEnd(stack: TestStack, runId: string, timeoutMs: number): Promise<CampaignProgress> {
   const deadline = Date.now() + timeoutMs;
@@ -33,19 +33,7 @@ describe('tasks per day, counted on each day a task dials', () => {
   let stack: TestStack;
   const DAY = 3_000;
   before(async () => {
-    stack = await startTestStack({
-      speed: 1000,
-      dayMs: DAY,
-      accounts: [
-        {
-          apiKey: 'sim_test_key',
-          accountId: 'acct',
-          callsPerMinute: 10_000,
-          concurrency: 100,
-          tasksPerDay: 1,
-        },
-      ],
-    });
+    stack = await startTestStack(dayLimitedSimulator(DAY, 1));
   });
   after(() => stack?.close());
 
@@ -170,22 +158,7 @@ describe('no fan-out of signals per waiting contact', () => {
   before(async () => {
     // A server that refuses a workflow task sending more than 10 signals at once (the default is 2,000).
     const env = await startDevServer({ dynamicConfig: { 'limit.numPendingSignals.error': '10' } });
-    stack = await startTestStack(
-      {
-        speed: 1000,
-        dayMs: DAY,
-        accounts: [
-          {
-            apiKey: 'sim_test_key',
-            accountId: 'acct',
-            callsPerMinute: 10_000,
-            concurrency: 100,
-            tasksPerDay: 10,
-          },
-        ],
-      },
-      { env },
-    );
+    stack = await startTestStack(dayLimitedSimulator(DAY, 10), { env });
   });
   after(() => stack?.close());
 

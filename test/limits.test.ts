@@ -9,7 +9,7 @@ import { getProgress } from '../src/campaign/run-queries';
 import { limiterState, setLimits } from '../src/campaign/limits';
 import type { CampaignProgress } from '../workflows/definitions';
 import { callTaskWorkflowId } from '../workflows/ids';
-import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+import { contact, dayLimitedSimulator, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
 
 async function waitForEnd(
   stack: TestStack,
@@ -87,19 +87,7 @@ describe('plan limits', () => {
     let stack: TestStack;
     const DAY = 4_000;
     before(async () => {
-      stack = await startTestStack({
-        speed: 1000,
-        dayMs: DAY,
-        accounts: [
-          {
-            apiKey: 'sim_test_key',
-            accountId: 'acct',
-            callsPerMinute: 10_000,
-            concurrency: 100,
-            tasksPerDay: 4,
-          },
-        ],
-      });
+      stack = await startTestStack(dayLimitedSimulator(DAY, 4));
     });
     after(() => stack?.close());
 

@@ -51,6 +51,17 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
+/** A simulator whose one account (the test key's) has days of `dayMs` and `tasksPerDay` tasks in each. */
+export function dayLimitedSimulator(dayMs: number, tasksPerDay: number): SimulatorOptions {
+  return {
+    speed: 1000,
+    dayMs,
+    accounts: [
+      { apiKey: 'sim_test_key', accountId: 'acct', callsPerMinute: 10_000, concurrency: 100, tasksPerDay },
+    ],
+  };
+}
+
 export function contact(phone: string, line: number, extra: Partial<Contact> = {}): Contact {
   return { phone, line, name: `Contact ${line}`, metadata: { clinic: 'Northside' }, ...extra };
 }
