@@ -59,6 +59,9 @@ export function createEngineActivities({
             try {
               await temporal.workflow.start(callTaskWorkflow, {
                 workflowId: t.workflowId,
+                // A retried chunk meets tasks its dead first attempt started; some may have called and ENDED since.
+                // The default (allow a duplicate of a closed run) would start and dial those a second time.
+                workflowIdReusePolicy: 'REJECT_DUPLICATE',
                 taskQueue,
                 args: [t.input],
                 typedSearchAttributes: attrs,

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress, listTasks, tasksQuery, toExportRow } from '../src/campaign/run-queries';
+import { startRun } from '../src/campaign/start-run';
 import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress } from '../workflows/definitions';
 import { campaignWorkflowId } from '../workflows/ids';
-import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
 
 async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 60_000): Promise<CampaignProgress> {
   const deadline = Date.now() + timeoutMs;
@@ -220,6 +221,41 @@ describe('campaign engine', () => {
     const finished = p.counts.completed + p.counts.failed;
     assert.equal(finished, contacts.length);
     assert.deepEqual(stack.simulator.ledger().duplicates, []);
+  });
+
+  it('a start repeated with the id of a run that has ended runs nothing again (a retried schedule firing)', async () => {
+    const contacts = [contact('+14155558000', 2), contact('+14155558001', 3)];
+    const runId = await stack.run(contacts);
+    await waitForEnd(stack, runId);
+    const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
+    const ended = await handle.describe();
+    const again = await startRun(
+      stack.env.client,
+      stack.taskQueue,
+      {
+        runId,
+        accountId: `acct_${stack.taskQueue}`,
+        limits: UNLIMITED,
+        spaceToken: 'space_test',
+        call: { pipeId: 'pipe_test', agentId: 'agent_test' },
+        policy: FAST_POLICY,
+        window: 50,
+      },
+      (async function* () {
+        yield { batchNo: 1, contacts, skipped: [] };
+      })(),
+    );
+    const newest = await handle.describe();
+    assert.equal(newest.runId, ended.runId, 'no second run of the campaign');
+    assert.equal(newest.status.name, 'COMPLETED');
+    assert.equal(again.runId, runId);
+    assert.equal(again.contacts, 0, 'nothing delivered to the ended run');
+    await delay(2_000);
+    const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+    assert.equal(dials.length, 2, JSON.stringify(dials.map((d) => d.to_number)));
+    const p = await getProgress(stack.env.client, runId);
+    assert.equal(p.state, 'completed');
+    assert.equal(p.counts.completed, 2);
   });
 });
 

@@ -222,6 +222,43 @@ describe('a worker that dies in the middle of starting tasks', () => {
   });
 });
 
+describe('a worker that dies after starting tasks, before its attempt is recorded', () => {
+  let stack: TestStack;
+  // The first attempt of startTasks starts its chunk, then goes silent (killed before it could report): the retry
+  // starts the same chunk again, after those tasks may already have called and ended.
+  const diesAfterStarting: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        if (ctx.info.activityType !== 'startTasks' || ctx.info.attempt > 1) return next(input);
+        await next(input);
+        await new Promise((_, reject) =>
+          ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason)),
+        );
+        throw new Error('unreachable');
+      },
+    },
+  });
+  before(async () => {
+    stack = await startTestStack({}, { activityInterceptors: [diesAfterStarting] });
+  });
+  after(() => stack?.close());
+
+  it('the retried chunk starts no task a second time: a task that already called and ended is not dialed again', async () => {
+    const contacts = Array.from({ length: 3 }, (_, i) => {
+      const c = contact(`+1415557510${i}`, i + 2);
+      stack.simulator.script(c.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 20, talkMs: 50 }]);
+      return c;
+    });
+    const runId = await stack.run(contacts);
+    const p = await waitForEnd(stack, runId, 90_000);
+    assert.equal(p.counts.completed, 3);
+    await delay(7_000); // past the first attempt's heartbeat timeout: the retry has run
+    const ledger = stack.simulator.ledger();
+    assert.deepEqual(ledger.duplicates, []);
+    assert.equal(ledger.dials.filter((d) => d.task_workflow_id?.includes(runId)).length, 3);
+  });
+});
+
 describe('progress while no worker runs', () => {
   let stack: TestStack;
   before(async () => {

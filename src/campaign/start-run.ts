@@ -1,7 +1,7 @@
 /**
  * Client side of a run: starts campaignWorkflow, stores each contact batch in its own contactBatchWorkflow and
  * announces it (an idempotent update keyed by batch number), then closes the input. Safe to call again with
- * the same runId after a crash: every step is idempotent.
+ * the same runId after a crash: every step is idempotent, and a run that has ended is not started again.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
@@ -28,29 +28,39 @@ export function newRunId(): string {
 export interface StartedRun {
   runId: string;
   workflowId: string;
+  /** What this call delivered: none when the run had already ended (a repeated start). */
   batches: number;
   contacts: number;
 }
 
-async function startIgnoringDuplicate(fn: () => Promise<unknown>): Promise<void> {
+/** Runs a start; false when the workflow id was taken (running, or closed: every start here rejects a reuse). */
+async function startOnce(fn: () => Promise<unknown>): Promise<boolean> {
   try {
     await fn();
+    return true;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return false;
   }
 }
 
-/** Starts the campaign workflow; its input arrives by `deliverBatches`. */
+/**
+ * Starts the campaign workflow; its input arrives by `deliverBatches`. `ended`: a campaign of this run id had
+ * already ended (a start repeated after its run finished): it is not run again, and takes no more input.
+ */
 export async function startCampaign(
   client: Client,
   taskQueue: string,
   settings: RunSettings,
-): Promise<string> {
+): Promise<{ runId: string; ended: boolean }> {
   const runId = settings.runId ?? newRunId();
   const input: CampaignInput = { ...settings, runId, createdAt: new Date().toISOString() };
-  await startIgnoringDuplicate(() =>
+  const started = await startOnce(() =>
     client.workflow.start(campaignWorkflow, {
       workflowId: campaignWorkflowId(runId),
+      // A start repeated with the same run id (a schedule's retried activity, a client) after the run ENDED must
+      // not run it again: it would start, and dial, every contact once more.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       taskQueue,
       args: [input],
       typedSearchAttributes: [
@@ -60,7 +70,9 @@ export async function startCampaign(
       ],
     }),
   );
-  return runId;
+  if (started) return { runId, ended: false };
+  const { status } = await client.workflow.getHandle(campaignWorkflowId(runId)).describe();
+  return { runId, ended: status.name !== 'RUNNING' };
 }
 
 export async function deliverBatches(
@@ -73,9 +85,10 @@ export async function deliverBatches(
   let count = 0;
   let contacts = 0;
   for await (const batch of batches) {
-    await startIgnoringDuplicate(() =>
+    await startOnce(() =>
       client.workflow.start(contactBatchWorkflow, {
         workflowId: contactBatchWorkflowId(runId, batch.batchNo),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         taskQueue,
         args: [{ runId, batchNo: batch.batchNo, contacts: batch.contacts, skipped: batch.skipped }],
         typedSearchAttributes: [{ key: CampaignRunId, value: runId }],
@@ -97,7 +110,8 @@ export async function startRun(
   settings: RunSettings,
   batches: AsyncIterable<ContactBatch>,
 ): Promise<StartedRun> {
-  const runId = await startCampaign(client, taskQueue, settings);
+  const { runId, ended } = await startCampaign(client, taskQueue, settings);
+  if (ended) return { runId, workflowId: campaignWorkflowId(runId), batches: 0, contacts: 0 };
   const delivered = await deliverBatches(client, taskQueue, runId, batches);
   return { runId, workflowId: campaignWorkflowId(runId), ...delivered };
 }
