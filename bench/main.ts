@@ -3,7 +3,12 @@
  * Benchmarks start their own Temporal dev server and simulator; they are never part of `npm test`.
  */
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { stopBenchCluster } from './harness';
+
+// The benches' output is their tables: the SDK (the throughput floor's worker runs in this process) says only
+// what went wrong.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const BENCHES = {
   'end-detection': './end-detection',

@@ -3,12 +3,16 @@
  *
  * Contacts per second end to end through Temporal (a campaign of N answered contacts, limits lifted), and in
  * the same run the loop a user might write instead: create the call, poll it until it ends, C at a time, no
- * durability, against the same simulator. Prints both, their ratio, and what Temporal costs per contact: history
+ * durability, against the same simulator; and the bare Temporal floor, the same call as one workflow with one
+ * activity per contact (what no engine of one workflow per contact can beat on this server). Prints the three,
+ * their ratios, and what Temporal costs per contact: history
  * events and workflow tasks, summed over every workflow of the run (campaign runs, limiter runs, batches, tasks).
  * `--cluster`: on the multi-service server with PostgreSQL (src/temporal/cluster.ts) instead of the dev server;
  * server CPU is then the four services' and PostgreSQL's.
  */
+import { Worker } from '@temporalio/worker';
 import type { UnpodClient } from '../src/unpod';
+import { floorWorkflow } from './floor-workflow';
 import {
   answeredPhone,
   benchStackOptions,
@@ -22,8 +26,29 @@ import {
   runHistories,
   startBenchStack,
   settingsText,
+  type BenchStack,
   type Row,
 } from './harness';
+
+/** The floor's client starts (and awaits) this many workflows at once, as the anchor measured it. */
+const FLOOR_STARTS_AT_ONCE = 100;
+
+/** One contact as a user's loop does it: create the call, poll it until it ends. Resolves with the polls made. */
+async function callAndAwait(unpod: UnpodClient, i: number, key: string): Promise<number> {
+  let polls = 0;
+  let call = await unpod.calls.create(
+    { pipe_id: 'pipe_bench', to_number: answeredPhone(i), data: {} },
+    { idempotencyKey: key },
+  );
+  let delayMs = 5;
+  while (call.state !== 'completed' && call.state !== 'failed') {
+    await new Promise((r) => setTimeout(r, delayMs));
+    delayMs = Math.min(delayMs * 2, 500);
+    call = await unpod.calls.get(call.callId);
+    polls++;
+  }
+  return polls;
+}
 
 /** The baseline: a plain bounded-concurrency loop, create then poll until terminal. */
 async function baseline(
@@ -35,19 +60,43 @@ async function baseline(
   const t0 = Date.now();
   const indexes = Array.from({ length: n }, (_, i) => i);
   await mapLimit(indexes, concurrency, async (i) => {
-    let call = await unpod.calls.create(
-      { pipe_id: 'pipe_bench', to_number: answeredPhone(i), data: {} },
-      { idempotencyKey: `baseline-${t0}-${i}` },
-    );
-    let delayMs = 5;
-    while (call.state !== 'completed' && call.state !== 'failed') {
-      await new Promise((r) => setTimeout(r, delayMs));
-      delayMs = Math.min(delayMs * 2, 500);
-      call = await unpod.calls.get(call.callId);
-      polls++;
-    }
+    polls += await callAndAwait(unpod, i, `baseline-${t0}-${i}`);
   });
   return { wallMs: Date.now() - t0, polls };
+}
+
+/**
+ * The bare floor (shared/BENCH-ANCHORS.md): the same call per item, as one workflow with one activity each,
+ * started by the client 100 at a time and awaited, on the same server, by a worker in this process.
+ */
+async function floor(stack: BenchStack, n: number, concurrency: number): Promise<{ wallMs: number }> {
+  const taskQueue = `${stack.taskQueue}-floor`;
+  const t0 = Date.now();
+  const worker = await Worker.create({
+    connection: stack.env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('./floor-workflow'),
+    activities: {
+      callAndAwait: async (i: number) => {
+        await callAndAwait(stack.unpod, i, `floor-${t0}-${i}`);
+      },
+    },
+    maxConcurrentActivityTaskExecutions: concurrency,
+  });
+  const started = Date.now();
+  await worker.runUntil(
+    mapLimit(
+      Array.from({ length: n }, (_, i) => i),
+      FLOOR_STARTS_AT_ONCE,
+      (i) =>
+        stack.client.workflow.execute(floorWorkflow, {
+          workflowId: `floor-${t0}-${i}`,
+          taskQueue,
+          args: [i],
+        }),
+    ),
+  );
+  return { wallMs: Date.now() - started };
 }
 
 /** What kind of workflow an id names (workflows/ids.ts). */
@@ -108,6 +157,8 @@ export async function run(args: string[]): Promise<void> {
 
     const b = await baseline(stack.unpod, n, concurrency);
     const baselineRate = n / (b.wallMs / 1000);
+    const f = await floor(stack, n, concurrency);
+    const floorRate = n / (f.wallMs / 1000);
 
     const wallS = r.wallMs / 1000;
     const rows: Row[] = [
@@ -125,12 +176,21 @@ export async function run(args: string[]): Promise<void> {
         'contacts/s': baselineRate.toFixed(1),
         'CPU s (server / worker / sim+http+client)': `- / - / ${b.polls.toLocaleString('en-US')} polls`,
       },
+      {
+        path: `bare Temporal floor (a workflow + an activity per contact, ${FLOOR_STARTS_AT_ONCE} at once)`,
+        contacts: n,
+        'wall time': `${(f.wallMs / 1000).toFixed(1)} s`,
+        'contacts/s': floorRate.toFixed(1),
+        'CPU s (server / worker / sim+http+client)': '-',
+      },
     ];
     printTable(rows);
     console.log('');
     printTable([
       {
         'Temporal / baseline': `${(temporalRate / baselineRate).toFixed(3)}× (${(baselineRate / temporalRate).toFixed(1)}× slower)`,
+        'Temporal / floor': `${(temporalRate / floorRate).toFixed(2)}×`,
+        'floor / baseline': `${(floorRate / baselineRate).toFixed(3)}×`,
         'events per contact': (events / n).toFixed(1),
         'workflow tasks per contact': (wfts / n).toFixed(2),
         workflows: `${all.length} (${h.campaignRuns.length} campaign runs, ${h.limiterRuns.length} limiter runs, ${h.listed} tasks+batches)`,
