@@ -1,13 +1,15 @@
 /**
  * The ETA rule (src/campaign/run-queries.ts runEta): the later of what the limits allow for the open contacts
  * and the latest next attempt among them (retry delays, calling windows, call times) plus a call; none for a
- * run that is not running; never in the past. Pure unit tests.
+ * run that is not running; never in the past. Pure unit tests, and what the ETA reads for a run that publishes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runEta } from '../src/campaign/run-queries';
+import type { Client } from '@temporalio/client';
+import { readEtaInputs, runEta } from '../src/campaign/run-queries';
 import { DEFAULT_LIMITS, type Limits } from '../workflows/limiter-core';
-import type { CampaignProgress } from '../workflows/definitions';
+import { MEMO_LIMITER_VIEW, type CampaignProgress } from '../workflows/definitions';
+import { limiterWorkflowId } from '../workflows/ids';
 
 const NOW = Date.parse('2026-12-01T10:00:00Z');
 const MIN = 60_000;
@@ -105,5 +107,33 @@ describe('runEta', () => {
   it('the mean call length given is used', () => {
     const eta = runEta(progress(), { limits: LIMITS, meanCallMs: 6 * MIN, nextAttempts: [], nowMs: NOW });
     assert.equal(eta, new Date(NOW + 6 * MIN).toISOString());
+  });
+});
+
+describe('readEtaInputs', () => {
+  // A client that answers a describe of the account's limiter from its memo, and fails anything that would
+  // reach a task: the visibility list of the pending ones, or a query.
+  const asked: string[] = [];
+  const client = {
+    workflow: {
+      getHandle: (workflowId: string) => ({
+        describe: async () => {
+          asked.push(`describe ${workflowId}`);
+          return { status: { name: 'RUNNING' }, memo: { [MEMO_LIMITER_VIEW]: { limits: LIMITS } } };
+        },
+        query: async () => {
+          throw new Error(`queried ${workflowId}`);
+        },
+      }),
+      list: () => {
+        throw new Error('listed the pending tasks to query them');
+      },
+    },
+  } as unknown as Client;
+
+  it('a run that publishes its next attempts, before its first share (no limits yet): no task is asked, the limits come from the limiter', async () => {
+    const inputs = await readEtaInputs(client, progress({ limits: null, nextAttemptLatest: null }));
+    assert.deepEqual(inputs, { limits: LIMITS, nextAttempts: [null] });
+    assert.deepEqual(asked, [`describe ${limiterWorkflowId('acct')}`]);
   });
 });

@@ -244,9 +244,12 @@ export async function readEtaInputs(
   client: Client,
   p: CampaignProgress,
 ): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
-  // A run of 0.3.1 publishes both: nothing is asked of its tasks or its limiter (no worker is needed).
-  if (p.limits && p.nextAttemptLatest !== undefined)
-    return { limits: p.limits, nextAttempts: [p.nextAttemptLatest] };
+  // A run of 0.3.1 publishes its latest next attempt, and its share's limits once it has one: nothing is asked
+  // of its tasks (no worker is needed); before its first share the limits are the limiter's (its memo).
+  if (p.nextAttemptLatest !== undefined) {
+    const limits = p.limits ?? (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+    return { limits, nextAttempts: [p.nextAttemptLatest] };
+  }
   const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
   return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
 }
