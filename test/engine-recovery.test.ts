@@ -14,8 +14,15 @@ import { limiterState, setLimits } from '../src/campaign/limits';
 import { createCallActivities } from '../activities/calls';
 import { CallWatcher } from '../src/unpod/call-watcher';
 import { FAILURE_TYPES } from '../workflows/failures';
-import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
-import { cancelSignal, type CampaignProgress } from '../workflows/definitions';
+import { callTaskWorkflowId, campaignWorkflowId, limiterWorkflowId, permitId } from '../workflows/ids';
+import {
+  cancelSignal,
+  leanPermitSignal,
+  pauseSignal,
+  resumeSignal,
+  taskStatusQuery,
+  type CampaignProgress,
+} from '../workflows/definitions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { contact, dayLimitedSimulator, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
 
@@ -256,6 +263,96 @@ describe('a worker that dies after starting tasks, before its attempt is recorde
     const ledger = stack.simulator.ledger();
     assert.deepEqual(ledger.duplicates, []);
     assert.equal(ledger.dials.filter((d) => d.task_workflow_id?.includes(runId)).length, 3);
+  });
+});
+
+describe('a cancel that arrives while tasks are being started', () => {
+  let stack: TestStack;
+  let startsHeld: () => void = () => undefined;
+  const startsBegan = new Promise<void>((resolve) => (startsHeld = resolve));
+  // The first chunk's start is held for a second after it began: the cancel arrives while it is in flight.
+  const slowStart: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        if (ctx.info.activityType !== 'startTasks' || ctx.info.attempt > 1) return next(input);
+        startsHeld();
+        await delay(1_000);
+        return next(input);
+      },
+    },
+  });
+  before(async () => {
+    stack = await startTestStack({ speed: 1 }, { activityInterceptors: [slowStart] }); // calls last as scripted
+  });
+  after(() => stack?.close());
+
+  it('misses none of them: each one started is told, hangs up, ends canceled; the limiter keeps no share for the run', async () => {
+    const contacts = Array.from({ length: 5 }, (_, i) => {
+      const c = contact(`+1415557520${i}`, i + 2);
+      stack.simulator.script(c.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 30_000 }]);
+      return c;
+    });
+    const runId = await stack.run(contacts);
+    await startsBegan;
+    await stack.env.client.workflow
+      .getHandle(campaignWorkflowId(runId))
+      .signal(cancelSignal, { hangup: true });
+    const p = await waitForEnd(stack, runId, 20_000); // a missed task would talk for 30 s, then retry
+    assert.equal(p.state, 'canceled');
+    assert.equal(p.counts.pending + p.counts.ringing + p.counts.active, 0, JSON.stringify(p.counts));
+    assert.equal(p.counts.canceled, contacts.length, JSON.stringify(p.counts));
+    const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+    assert.ok(dials.length <= contacts.length, `${dials.length} dials`);
+    for (const d of dials) assert.equal(d.end_reason, 'HANGUP_REQUESTED', JSON.stringify(d));
+    // The run is gone from its account's limiter, and a late report brings no share back.
+    const account = `acct_${stack.taskQueue}`;
+    const shareOf = async () =>
+      (await limiterState(stack.env.client, account))?.shares?.find((sh) => sh.campaign.includes(runId));
+    for (let i = 0; i < 50 && (await shareOf()); i++) await delay(200);
+    assert.equal(await shareOf(), undefined, 'the ended run still has a share');
+    await delay(3_000);
+    assert.equal(await shareOf(), undefined, 'a share came back after the run ended');
+  });
+});
+
+describe('a grant that arrives late', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ speed: 1 });
+  });
+  after(() => stack?.close());
+
+  it("a grant for an earlier request (an attempt's first permit, a request given up) dials nothing: only the grant of the request waiting now does", async () => {
+    const c = contact('+14155575300', 2);
+    stack.simulator.script(c.phone, [
+      { endReason: 'USER_DID_NOT_PICK_UP', ringMs: 1_500, talkMs: 0 },
+      { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 },
+    ]);
+    const runId = await stack.run([c]);
+    const campaign = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
+    const dials = () => stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+    for (let i = 0; i < 100 && dials().length < 1; i++) await delay(50);
+    await campaign.signal(pauseSignal); // the retry's request then waits: the run grants nothing while paused
+    for (let i = 0; i < 100 && !dials()[0]?.end_reason; i++) await delay(50);
+    // Once the retry is due, the task asks for its second permit, and waits for it.
+    const taskId = callTaskWorkflowId(runId, c.phone);
+    const task = stack.env.client.workflow.getHandle(taskId);
+    for (let i = 0; i < 100; i++) {
+      const t = await task.query(taskStatusQuery);
+      if (t.attempts.length === 1 && t.attempts[0]!.endedAt && t.nextAttemptAt === null) break;
+      await delay(100);
+    }
+    await delay(500);
+    const now = Date.now();
+    for (const id of [permitId(taskId, 1), `${permitId(taskId, 2)}.0`])
+      await task.signal(leanPermitSignal, { id, grantedAt: now, dialBy: now + 60_000, dayKey: null });
+    await delay(2_000);
+    assert.equal(dials().length, 1, 'a stale grant was dialed on');
+    await campaign.signal(resumeSignal);
+    const p = await waitForEnd(stack, runId, 20_000);
+    assert.equal(p.counts.completed, 1);
+    assert.equal(dials().length, 2);
+    assert.deepEqual(stack.simulator.ledger().duplicates, []);
   });
 });
 
