@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { ingestContacts } from '../src/contacts';
+import { startRunFromList } from '../src/campaign/start-from-list';
 import { retryRun } from '../src/campaign/run-control';
 import { getProgress } from '../src/campaign/run-queries';
 import { batchContentsQuery } from '../workflows/definitions';
@@ -70,5 +73,47 @@ describe('one path from a list to a run', { timeout: 180_000 }, () => {
       assert.deepEqual(got.metadata, c.metadata);
     }
     await waitForEnd(stack, retried.runId);
+  });
+
+  it('a list started again under the id of a run that has ended answers at once: nothing dialed, the list still summed up', async () => {
+    // 600 rows: more than one batch, so a list nobody reads to its end would never finish its summary.
+    const rows = Array.from({ length: 600 }, (_, i) => `+1415556${String(i).padStart(4, '0')},Contact ${i}`);
+    const csv = () => Readable.from([`phone,name\n${rows.join('\n')}\n`]);
+    const settings = {
+      runId: `R${'5'.repeat(30)}${Date.now() % 100}`,
+      accountId: `acct_${stack.taskQueue}`,
+      spaceToken: 'space_repeat',
+      call: { pipeId: 'pipe_test' },
+      policy: FAST_POLICY,
+      window: 100,
+      limits: UNLIMITED,
+    };
+    const first = await startRunFromList(
+      stack.env.client,
+      stack.taskQueue,
+      settings,
+      ingestContacts(csv(), { defaultRegion: 'US' }),
+    );
+    await waitForEnd(stack, first.runId, 120_000);
+    const dialed = stack.simulator
+      .ledger()
+      .dials.filter((d) => d.task_workflow_id?.includes(first.runId)).length;
+    const again = await Promise.race([
+      startRunFromList(
+        stack.env.client,
+        stack.taskQueue,
+        settings,
+        ingestContacts(csv(), { defaultRegion: 'US' }),
+      ),
+      delay(15_000).then(() => null),
+    ]);
+    assert.ok(again, 'no answer in 15 s');
+    assert.equal(again.runId, first.runId);
+    assert.equal(again.contacts, 0);
+    assert.equal(again.summary.rows, 600);
+    assert.equal(
+      stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(first.runId)).length,
+      dialed,
+    );
   });
 });

@@ -245,13 +245,11 @@ export async function readEtaInputs(
   p: CampaignProgress,
 ): Promise<Pick<EtaInputs, 'limits' | 'nextAttempts'>> {
   // A run of 0.3.1 publishes its latest next attempt, and its share's limits once it has one: nothing is asked
-  // of its tasks (no worker is needed); before its first share the limits are the limiter's (its memo).
-  if (p.nextAttemptLatest !== undefined) {
-    const limits = p.limits ?? (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
-    return { limits, nextAttempts: [p.nextAttemptLatest] };
-  }
-  const limits = (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
-  return { limits, nextAttempts: await pendingNextAttempts(client, p.runId) };
+  // of its tasks (no worker is needed). Before its first share, the limits are the limiter's (its memo).
+  const published = p.nextAttemptLatest !== undefined;
+  const limits = p.limits ?? (await limiterState(client, p.accountId))?.limits ?? DEFAULT_LIMITS;
+  const nextAttempts = published ? [p.nextAttemptLatest ?? null] : await pendingNextAttempts(client, p.runId);
+  return { limits, nextAttempts };
 }
 
 /** readEtaInputs, reused for ETA_INPUTS_TTL_MS per run (and shared by requests that ask at once). */

@@ -111,7 +111,11 @@ export async function startRun(
   batches: AsyncIterable<ContactBatch>,
 ): Promise<StartedRun> {
   const { runId, ended } = await startCampaign(client, taskQueue, settings);
-  if (ended) return { runId, workflowId: campaignWorkflowId(runId), batches: 0, contacts: 0 };
+  if (ended) {
+    // Nothing goes to it, but the list is read to its end all the same: its reader's summary waits for that.
+    for await (const batch of batches) void batch;
+    return { runId, workflowId: campaignWorkflowId(runId), batches: 0, contacts: 0 };
+  }
   const delivered = await deliverBatches(client, taskQueue, runId, batches);
   return { runId, workflowId: campaignWorkflowId(runId), ...delivered };
 }
