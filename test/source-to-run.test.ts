@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ingestContacts } from '../src/contacts';
 import { startRunFromList } from '../src/campaign/start-from-list';
+import { newRunId, type RunSettings } from '../src/campaign/start-run';
 import { retryRun } from '../src/campaign/run-control';
 import { getProgress } from '../src/campaign/run-queries';
 import { batchContentsQuery } from '../workflows/definitions';
@@ -34,6 +35,15 @@ describe('one path from a list to a run', { timeout: 180_000 }, () => {
   after(async () => {
     await stack?.close();
   });
+  /** A run of this stack's account over the test pipe, limits lifted. */
+  const runSettings = (spaceToken: string, window: number): RunSettings => ({
+    accountId: `acct_${stack.taskQueue}`,
+    spaceToken,
+    call: { pipeId: 'pipe_test' },
+    policy: FAST_POLICY,
+    window,
+    limits: UNLIMITED,
+  });
 
   it("retry carries each contact's own zone, instructions and call time", async () => {
     // +1 415 555 0175 / 0176: SIP_FAILED_WRONG_NUMBER at once (the simulator's rule table), never retried.
@@ -49,14 +59,13 @@ describe('one path from a list to a run', { timeout: 180_000 }, () => {
     const runId = await stack.run(failing, { policy: FAST_POLICY, limits: UNLIMITED });
     await waitForEnd(stack, runId);
 
-    const retried = await retryRun(stack.env.client, stack.taskQueue, runId, 'failed', {
-      accountId: `acct_${stack.taskQueue}`,
-      spaceToken: 'space_retry',
-      call: { pipeId: 'pipe_test' },
-      policy: FAST_POLICY,
-      window: 10,
-      limits: UNLIMITED,
-    });
+    const retried = await retryRun(
+      stack.env.client,
+      stack.taskQueue,
+      runId,
+      'failed',
+      runSettings('space_retry', 10),
+    );
     assert.ok(retried, 'a new run');
     assert.equal(retried.retried, 2);
     const batch = await stack.env.client.workflow
@@ -79,15 +88,7 @@ describe('one path from a list to a run', { timeout: 180_000 }, () => {
     // 600 rows: more than one batch, so a list nobody reads to its end would never finish its summary.
     const rows = Array.from({ length: 600 }, (_, i) => `+1415556${String(i).padStart(4, '0')},Contact ${i}`);
     const csv = () => Readable.from([`phone,name\n${rows.join('\n')}\n`]);
-    const settings = {
-      runId: `R${'5'.repeat(30)}${Date.now() % 100}`,
-      accountId: `acct_${stack.taskQueue}`,
-      spaceToken: 'space_repeat',
-      call: { pipeId: 'pipe_test' },
-      policy: FAST_POLICY,
-      window: 100,
-      limits: UNLIMITED,
-    };
+    const settings = { ...runSettings('space_repeat', 100), runId: newRunId() };
     const first = await startRunFromList(
       stack.env.client,
       stack.taskQueue,
