@@ -12,7 +12,6 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const BENCHES = {
   'end-detection': './end-detection',
-  console: './console',
   'console-pages': './console-pages',
   limits: './limits',
   scale: './scale',

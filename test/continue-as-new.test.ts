@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress } from '../src/campaign/run-queries';
 import { setLimits } from '../src/campaign/limits';
-import { pauseSignal, resumeSignal } from '../workflows/definitions';
+import {
+  campaignLimitSettingsSignal,
+  pauseSignal,
+  permitSignals,
+  resumeSignal,
+} from '../workflows/definitions';
+import { accountLimiterWorkflow } from '../workflows/account-limiter';
+import { DEFAULT_LIMITS, initialState } from '../workflows/limiter-core';
 import { campaignWorkflowId, limiterWorkflowId } from '../workflows/ids';
 import { contact, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
 import { earlyContinueAsNewEnv } from './helpers/temporal';
@@ -103,5 +110,45 @@ describe('continue-as-new under live updates', () => {
     }))
       runs++;
     assert.ok(runs >= 2, `the limiter continued as new (${runs} runs)`);
+  });
+
+  it('a request blocked by tasks/day is told it waits once, not again after its 0.2 limiter continues as new', async () => {
+    const { client } = stack.env;
+    const accountId = `acct_${stack.taskQueue}_told`;
+    // The task that waits: any running workflow records the signals it is sent (here an idle limiter).
+    const task = await client.workflow.start(accountLimiterWorkflow, {
+      taskQueue: stack.taskQueue,
+      workflowId: `told-task-${stack.taskQueue}`,
+      args: [{ accountId: `${accountId}_other` }],
+    });
+    // A limiter of the 0.2 protocol (it carries `state`) with no task left for today.
+    const limiter = await client.workflow.start(accountLimiterWorkflow, {
+      taskQueue: stack.taskQueue,
+      workflowId: limiterWorkflowId(accountId),
+      args: [{ accountId, state: initialState({ ...DEFAULT_LIMITS, tasksPerDay: 0 }) }],
+    });
+    await limiter.signal(permitSignals.request, {
+      id: 'told-p1',
+      taskId: task.workflowId,
+      campaign: 'told-campaign',
+      firstAttempt: true,
+      leaseTtlMs: 60_000,
+    });
+    // Changes that tell nobody anything, until the server's suggestion (60 events) makes it continue as new.
+    const runsOf = async () => {
+      let n = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = '${limiter.workflowId}'` })) n++;
+      return n;
+    };
+    for (let i = 0; i < 200 && (await runsOf()) < 2; i++)
+      await limiter.signal(campaignLimitSettingsSignal, { campaign: 'told-campaign', weight: 1 + (i % 2) });
+    assert.ok((await runsOf()) >= 2, 'the limiter continued as new');
+    await delay(3_000); // the new run's first workflow tasks
+    const waitings = (await task.fetchHistory()).events?.filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'permitWaiting',
+    );
+    assert.equal(waitings?.length, 1, 'told once that it waits for the next day');
+    await limiter.terminate('test over');
+    await task.terminate('test over');
   });
 });

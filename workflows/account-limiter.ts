@@ -25,15 +25,10 @@ import {
   campaignLimitSettingsSignal,
   limiterStateQuery,
   MEMO_LIMITER_VIEW,
-  permitDialedSignal,
-  permitGrantedSignal,
-  permitReleaseSignal,
-  permitRequestSignal,
-  permitWaitingSignal,
-  permitWithdrawSignal,
   setLimitsUpdate,
   type LimiterInput,
   type LimiterView,
+  permitSignals,
 } from './definitions';
 import {
   DEFAULT_LIMITS,
@@ -58,6 +53,8 @@ export const LEAN_LIMITER_PATCH = 'lean-limiter';
  * limits change), so readers never query the limiter (see MEMO_PROGRESS on why).
  */
 export const LIMITER_MEMO_PATCH = 'lean-limiter-memo';
+/** The patch that carries a 0.2 limiter's `told` across continue-as-new (after 0.3.1). */
+export const LIMITER_TOLD_PATCH = 'limiter-told-carried';
 const VIEW_MEMO_MS = 2_000;
 
 export async function accountLimiterWorkflow(input: LimiterInput): Promise<void> {
@@ -196,22 +193,22 @@ async function permitLimiter(input: LimiterInput): Promise<void> {
   let continuedAsNew = input.continuedAsNew ?? 0;
   let dirty = true;
   let last: PumpResult | null = null;
-  /** Day-blocked requests already told so, so each hears it once. */
-  const told = new Set<string>();
+  /** Day-blocked requests already told so, so each hears it once (in this run and the ones it continues as). */
+  const told = new Set<string>(input.told);
   const sends = new Set<Promise<void>>();
   const touch = () => void (dirty = true);
 
-  setHandler(permitRequestSignal, (r) => {
+  setHandler(permitSignals.request, (r) => {
     if (request(s, { ...r, requestedAt: Date.now() })) touch();
   });
-  setHandler(permitDialedSignal, ({ id }) => {
+  setHandler(permitSignals.dialed, ({ id }) => {
     // This workflow's clock when the report arrives: at or after the real dial, so the window is safe.
     if (dialed(s, id, Date.now())) touch();
   });
-  setHandler(permitReleaseSignal, ({ id, unused }) => {
+  setHandler(permitSignals.release, ({ id, unused }) => {
     if (release(s, id, Date.now(), unused === true)) touch();
   });
-  setHandler(permitWithdrawSignal, ({ id }) => {
+  setHandler(permitSignals.withdraw, ({ id }) => {
     // Withdrawn while its grant was on the way: the permit, never used, goes back too.
     if (withdraw(s, id) || release(s, id, Date.now(), true)) touch();
     told.delete(id);
@@ -280,7 +277,7 @@ async function permitLimiter(input: LimiterInput): Promise<void> {
       const msg = { id: g.lease.id, grantedAt: g.lease.grantedAt };
       send(
         getExternalWorkflowHandle(g.request.taskId)
-          .signal(permitGrantedSignal, msg)
+          .signal(permitSignals.granted, msg)
           .catch((err: unknown) => {
             // The task is gone (terminated, or finished some other way): its permit is free again.
             log.warn('could not deliver a grant; releasing it', { id: g.lease.id, error: String(err) });
@@ -294,7 +291,7 @@ async function permitLimiter(input: LimiterInput): Promise<void> {
         told.add(r.id);
         send(
           getExternalWorkflowHandle(r.taskId)
-            .signal(permitWaitingSignal, {
+            .signal(permitSignals.waiting, {
               id: r.id,
               reason: 'tasks_per_day',
               resetsAt: result.dayBlocked.resetsAt,
@@ -308,7 +305,10 @@ async function permitLimiter(input: LimiterInput): Promise<void> {
       await Promise.all([...sends]);
       await condition(allHandlersFinished);
       continuedAsNew++;
-      await continueAsNew<typeof accountLimiterWorkflow>({ ...input, state: s, continuedAsNew });
+      // A run recorded by 0.3.1 or earlier went on without them: its next run told each waiting request once more.
+      const queued = new Set(s.queue.map((r) => r.id));
+      const carried = patched(LIMITER_TOLD_PATCH) ? { told: [...told].filter((id) => queued.has(id)) } : {};
+      await continueAsNew<typeof accountLimiterWorkflow>({ ...input, state: s, continuedAsNew, ...carried });
     }
     if (demands.size > 0 && s.queue.length === 0 && s.leases.length === 0) {
       await Promise.all([...sends]);

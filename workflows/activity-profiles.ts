@@ -4,6 +4,13 @@
  */
 import type { ActivityOptions } from '@temporalio/workflow';
 
+/** The retry of everything that may be tried again and again: 1 s, doubling, to one every 30 s. */
+const BACKOFF_1S_TO_30S = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+};
+
 /**
  * Placing a call: ONE try. Unpod has no idempotency key, so whether a second create is safe depends on how the
  * first failed (placed: 'no' | 'maybe'); the call-task workflow decides, looking first when it may have landed.
@@ -27,14 +34,14 @@ export const FINDING: ActivityOptions = {
 export const WATCHING: ActivityOptions = {
   startToCloseTimeout: '1 day',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: BACKOFF_1S_TO_30S,
 };
 
 /** Reading a call, hanging up, the preflight: idempotent, retried for up to an hour of outage. */
 export const POLLING: ActivityOptions = {
   startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: BACKOFF_1S_TO_30S,
 };
 
 /**
@@ -44,14 +51,11 @@ export const POLLING: ActivityOptions = {
 export const STARTING: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: BACKOFF_1S_TO_30S,
 };
 
 /** Bookkeeping against Temporal itself (loading a contact batch). */
-export const BOOKKEEPING: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-};
+export const BOOKKEEPING: ActivityOptions = { startToCloseTimeout: '1 minute', retry: BACKOFF_1S_TO_30S };
 
 /**
  * Telling a run's callback_url (a task ended, the run ended): the receiver may be down for a while, so it is

@@ -28,12 +28,6 @@ import {
   leanPermitSignal,
   type LeanPermit,
   type TaskReport,
-  permitDialedSignal,
-  permitGrantedSignal,
-  permitReleaseSignal,
-  permitRequestSignal,
-  permitWaitingSignal,
-  permitWithdrawSignal,
   type PermitGrantMessage,
   taskCancelSignal,
   taskEventSignal,
@@ -45,6 +39,7 @@ import {
   type TaskInput,
   type TaskState,
   type TaskStatus,
+  permitSignals,
 } from './definitions';
 import { callIdempotencyKey, limiterWorkflowId, permitId } from './ids';
 import { firstAttemptTime, planAttempt, windowZone } from './calling-window';
@@ -136,8 +131,8 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
 
   // Handlers first, before any await.
   setHandler(taskStatusQuery, () => state);
-  setHandler(permitGrantedSignal, (g) => void (grant = g));
-  setHandler(permitWaitingSignal, (w) => {
+  setHandler(permitSignals.granted, (g) => void (grant = g));
+  setHandler(permitSignals.waiting, (w) => {
     state.waitingFor = `${w.reason.replace(/_/g, ' ')} budget spent; resets at ${new Date(w.resetsAt).toISOString()}`;
     void report({ status: 'pending', waiting: w.reason });
   });
@@ -247,7 +242,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     grant = null;
     const firstAttempt = !countedTowardDay;
     await tellLimiter(() =>
-      limiter.signal(permitRequestSignal, {
+      limiter.signal(permitSignals.request, {
         id,
         taskId,
         campaign: input.runId,
@@ -260,7 +255,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
     await condition(() => grant?.id === id || cancel !== null || paused, untilDeadline);
     const got = grant as PermitGrantMessage | null;
     if (got?.id !== id) {
-      await tellLimiter(() => limiter.signal(permitWithdrawSignal, { id }));
+      await tellLimiter(() => limiter.signal(permitSignals.withdraw, { id }));
       return null;
     }
     if (firstAttempt) countedTowardDay = true;
@@ -273,7 +268,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
 
   async function releasePermit(id: string, unused = false): Promise<void> {
     if (heldPermit === id) heldPermit = null;
-    await tellLimiter(() => limiter.signal(permitReleaseSignal, unused ? { id, unused } : { id }));
+    await tellLimiter(() => limiter.signal(permitSignals.release, unused ? { id, unused } : { id }));
   }
 
   /** The permit this task holds, if any: given back whatever happens (see the end of this function). */
@@ -723,7 +718,7 @@ export async function callTaskWorkflow(input: TaskInput): Promise<TaskState> {
       if (!lean) {
         await report({ status: 'active' });
         // The dial is done: its rate token runs one window from now (the limiter's clock, at or after the dial).
-        await tellLimiter(() => limiter.signal(permitDialedSignal, { id: permit!.id }));
+        await tellLimiter(() => limiter.signal(permitSignals.dialed, { id: permit!.id }));
       }
 
       const end = await awaitEnd(created);

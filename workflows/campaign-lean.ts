@@ -35,7 +35,9 @@ import {
   preflight,
   releaseBatch,
   setInputHandlers,
+  setPauseHandlers,
   starting,
+  taskTiming,
   tellRunFinished,
 } from './campaign-parts';
 import {
@@ -44,9 +46,7 @@ import {
   LEAN_PROTOCOL,
   leanPermitSignal,
   MEMO_PROGRESS,
-  pauseSignal,
   progressQuery,
-  resumeSignal,
   shareAllocationSignal,
   taskCancelSignal,
   taskReportsSignal,
@@ -218,19 +218,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
   // ---- handlers, before any await ----
   setHandler(progressQuery, progress);
   setInputHandlers(s, announced, touch);
-  function pause(reason: string | null): void {
-    if (s.paused || s.cancel) return;
-    s.paused = true;
-    s.pausedReason = reason;
-    touch();
-  }
-  setHandler(pauseSignal, () => pause(null));
-  setHandler(resumeSignal, () => {
-    if (!s.paused || s.cancel) return;
-    s.paused = false;
-    s.pausedReason = null;
-    touch();
-  });
+  const pause = setPauseHandlers(s, touch);
   setHandler(cancelSignal, ({ hangup }) => {
     if (s.cancel) return;
     s.cancel = { hangup };
@@ -380,13 +368,7 @@ export async function leanCampaign(input: CampaignInput): Promise<CampaignProgre
       callbackUrl: input.callbackUrl,
       hardCapMs: s.hardCapMs,
       protocol: LEAN_PROTOCOL,
-      timing: {
-        callingWindow: input.callingWindow,
-        timezone: input.timezone,
-        deadline: input.deadline,
-        pastCallAt: input.pastCallAt,
-        runCreatedAt: input.createdAt,
-      },
+      timing: taskTiming(input),
       ...extra,
     };
   }

@@ -17,10 +17,13 @@ import {
   addBatchUpdate,
   batchReleaseSignal,
   closeInputUpdate,
+  pauseSignal,
+  resumeSignal,
   type CampaignCarriedState,
   type CampaignInput,
   type CampaignProgress,
   type CampaignState,
+  type TaskInput,
 } from './definitions';
 import { contactBatchWorkflowId } from './ids';
 
@@ -52,6 +55,45 @@ export function initialCampaignState(nowIso: string): CampaignCarriedState {
     startedAt: nowIso,
     updatedAt: nowIso,
     continuedAsNew: 0,
+  };
+}
+
+/**
+ * pause and resume. Returns `pause`, which the run also calls itself when Unpod refuses the whole account's
+ * dials (with that reason; a person's pause has none). `told` hears each change, for a protocol that must pass
+ * it on.
+ */
+export function setPauseHandlers(
+  s: CampaignCarriedState,
+  touch: () => void,
+  told: (paused: boolean) => void = () => {},
+): (reason: string | null) => void {
+  function pause(reason: string | null): void {
+    if (s.paused || s.cancel) return;
+    s.paused = true;
+    s.pausedReason = reason;
+    touch();
+    told(true);
+  }
+  setHandler(pauseSignal, () => pause(null));
+  setHandler(resumeSignal, () => {
+    if (!s.paused || s.cancel) return;
+    s.paused = false;
+    s.pausedReason = null;
+    touch();
+    told(false);
+  });
+  return pause;
+}
+
+/** A task's timing: the campaign's, and when the run was created (a call_at before it counts as past). */
+export function taskTiming(input: CampaignInput): NonNullable<TaskInput['timing']> {
+  return {
+    callingWindow: input.callingWindow,
+    timezone: input.timezone,
+    deadline: input.deadline,
+    pastCallAt: input.pastCallAt,
+    runCreatedAt: input.createdAt,
   };
 }
 

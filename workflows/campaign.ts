@@ -21,24 +21,12 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Contact, SkippedContact } from '../src/contacts/contact';
 import { callTaskWorkflow } from './call-task';
-import {
-  bookkeeping,
-  buildProgress,
-  countUnknownReason,
-  initialCampaignState,
-  loadNextBatch,
-  preflight,
-  releaseBatch,
-  setInputHandlers,
-  tellRunFinished,
-} from './campaign-parts';
+import * as parts from './campaign-parts';
 import { leanCampaign } from './campaign-lean';
 import {
   cancelSignal,
   LEAN_PROTOCOL,
-  pauseSignal,
   progressQuery,
-  resumeSignal,
   taskCancelSignal,
   taskEventSignal,
   taskPauseSignal,
@@ -78,7 +66,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 /** The 0.2 protocol. */
 async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
   const nowIso = () => new Date().toISOString();
-  const s: CampaignCarriedState = input.state ?? initialCampaignState(nowIso());
+  const s: CampaignCarriedState = input.state ?? parts.initialCampaignState(nowIso());
   const announced = new Set(s.announced);
   const open = new Map<string, OpenTask>(
     s.open.map(([id, status, rw, wd]) => [id, { status, retryWaiting: rw === 1, waitingDay: wd === 1 }]),
@@ -112,7 +100,7 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
       else if (t.status === 'active') active++;
       if (t.retryWaiting) retriesWaiting++;
     }
-    return buildProgress(input, s, {
+    return parts.buildProgress(input, s, {
       open: open.size,
       ringing,
       active,
@@ -144,23 +132,9 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
 
   // ---- handlers, before any await ----
   setHandler(progressQuery, progress);
-  setInputHandlers(s, announced, touch);
-  /** A pause by a person (no reason) or by the run itself, when Unpod refuses the whole account's dials. */
-  function pause(reason: string | null): void {
-    if (s.paused || s.cancel) return;
-    s.paused = true;
-    s.pausedReason = reason;
-    touch();
-    void tellLimiter({ campaign: input.runId, paused: true });
-    tellAll();
-  }
-  setHandler(pauseSignal, () => pause(null));
-  setHandler(resumeSignal, () => {
-    if (!s.paused || s.cancel) return;
-    s.paused = false;
-    s.pausedReason = null;
-    touch();
-    void tellLimiter({ campaign: input.runId, paused: false });
+  parts.setInputHandlers(s, announced, touch);
+  const pause = parts.setPauseHandlers(s, touch, (paused) => {
+    void tellLimiter({ campaign: input.runId, paused });
     tellAll();
   });
   setHandler(cancelSignal, ({ hangup }) => {
@@ -177,7 +151,7 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
     if (e.attemptStarted) s.attempts++;
     if (e.blocked)
       pause(`Unpod refused calls for the whole account: ${e.blocked.message}; then resume the run`);
-    if (e.unknownEndReason) countUnknownReason(s, e.unknownEndReason);
+    if (e.unknownEndReason) parts.countUnknownReason(s, e.unknownEndReason);
     if (e.final) {
       open.delete(e.taskId);
       untold.delete(e.taskId);
@@ -219,13 +193,7 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
             paused: s.paused,
             callbackUrl: input.callbackUrl,
             hardCapMs: s.hardCapMs,
-            timing: {
-              callingWindow: input.callingWindow,
-              timezone: input.timezone,
-              deadline: input.deadline,
-              pastCallAt: input.pastCallAt,
-              runCreatedAt: input.createdAt,
-            },
+            timing: parts.taskTiming(input),
           },
         ],
       });
@@ -250,11 +218,11 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
   }
 
   // Before anything is dialed: the pipe exists and can dial; its own cap on a call sets the hard cap.
-  if (!input.state) await preflight(input, s, pause);
+  if (!input.state) await parts.preflight(input, s, pause);
 
   // The account's limiter runs before any task asks it for a permit.
   if (!input.state) {
-    await bookkeeping.ensureLimiter(
+    await parts.bookkeeping.ensureLimiter(
       input.accountId,
       { campaign: input.runId, weight: input.weight, cap: input.concurrencyCap ?? null, paused: s.paused },
       input.limits,
@@ -280,7 +248,7 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
     }
 
     if (needsLoad()) {
-      await loadNextBatch(input, s, announced);
+      await parts.loadNextBatch(input, s, announced);
       continue;
     }
 
@@ -296,9 +264,9 @@ async function permitCampaign(input: CampaignInput): Promise<CampaignProgress> {
   }
 
   // Batches announced but never read (a canceled run) are released, so nothing stays open.
-  for (const b of announced) await releaseBatch(input.runId, b);
+  for (const b of announced) await parts.releaseBatch(input.runId, b);
   if (!s.cancel) await tellLimiter({ campaign: input.runId, done: true });
-  await tellRunFinished(input, progress());
+  await parts.tellRunFinished(input, progress());
   await condition(allHandlersFinished);
   return progress();
 }

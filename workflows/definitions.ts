@@ -9,29 +9,11 @@ import type { Limits, LimiterState } from './limiter-core';
 import type { ShareState } from './account-shares';
 import type { PermitPool } from './permits';
 import type { CallingWindow, PastCallAt } from './calling-window';
+import type { TaskStatus } from './task-statuses';
 
 // ---------- shared shapes ----------
 
-/** The visible statuses of the docs (pending, ringing, active, completed, failed) plus ours. */
-export const TASK_STATUSES = [
-  'pending',
-  'ringing',
-  'active',
-  'completed',
-  'failed',
-  'skipped',
-  'expired',
-  'canceled',
-] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const FINAL_TASK_STATUSES: readonly TaskStatus[] = [
-  'completed',
-  'failed',
-  'skipped',
-  'expired',
-  'canceled',
-];
-
+export { FINAL_TASK_STATUSES, TASK_STATUSES, type TaskStatus } from './task-statuses';
 export interface CallSettings {
   pipeId: string;
   agentId?: string;
@@ -307,6 +289,8 @@ export interface LimiterInput {
   /** Carried across continue-as-new (0.2 protocol). */
   state?: LimiterState;
   continuedAsNew?: number;
+  /** Requests already told they wait for the next day (0.2 protocol), so a new run does not tell them again. */
+  told?: string[];
   /** Carried across continue-as-new (lean protocol); a 0.2 limiter hands over with `demands` when idle. */
   shares?: ShareState;
   demands?: CampaignDemand[];
@@ -353,18 +337,22 @@ export interface LimiterView {
   /** Lean protocol: each campaign's share (slots, dials per window) and use. */
   shares?: { campaign: string; slots: number; rate: number; held: number; wants: number; dayQuota: number }[];
 }
-export const permitRequestSignal = defineSignal<[PermitRequestMessage]>('permitRequest');
-/** The task dialed on its permit (sent when createCall returns). */
-export const permitDialedSignal = defineSignal<[{ id: string }]>('permitDialed');
-/** `unused`: the permit was never dialed on, so its rate token can go back at once. */
-export const permitReleaseSignal = defineSignal<[{ id: string; unused?: boolean }]>('permitRelease');
-export const permitWithdrawSignal = defineSignal<[{ id: string }]>('permitWithdraw');
+/** The 0.2 protocol's permit messages between a task and the account's limiter (runs of 0.2 only). */
+export const permitSignals = {
+  /** Task → limiter. */
+  request: defineSignal<[PermitRequestMessage]>('permitRequest'),
+  /** The task dialed on its permit (sent when createCall returns). */
+  dialed: defineSignal<[{ id: string }]>('permitDialed'),
+  /** `unused`: the permit was never dialed on, so its rate token can go back at once. */
+  release: defineSignal<[{ id: string; unused?: boolean }]>('permitRelease'),
+  withdraw: defineSignal<[{ id: string }]>('permitWithdraw'),
+  /** Limiter → task. */
+  granted: defineSignal<[PermitGrantMessage]>('permitGranted'),
+  waiting: defineSignal<[PermitWaitingMessage]>('permitWaiting'),
+};
 export const campaignLimitSettingsSignal = defineSignal<[CampaignLimitSettings]>('campaignLimitSettings');
 export const setLimitsUpdate = defineUpdate<Limits, [Partial<Limits>]>('setLimits');
 export const limiterStateQuery = defineQuery<LimiterView>('state');
-/** Limiter → task. */
-export const permitGrantedSignal = defineSignal<[PermitGrantMessage]>('permitGranted');
-export const permitWaitingSignal = defineSignal<[PermitWaitingMessage]>('permitWaiting');
 
 // ---------- the lean protocol (0.3): permits by the campaign, shares by the account ----------
 /**

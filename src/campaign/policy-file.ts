@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
-import { AppError } from '../errors';
+import { AppError, issuesOf, issuesText } from '../errors';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -91,8 +91,9 @@ export function policyFrom(
 ): CampaignPolicy {
   const parsed = policyFileSchema.safeParse(value);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new PolicyError(`${source} is not a valid policy:\n${lines.join('\n')}`);
+    throw new PolicyError(
+      `${source} is not a valid policy:\n  ${issuesText(issuesOf(parsed.error), '\n  ')}`,
+    );
   }
   const p = parsed.data;
   const policy: CampaignPolicy = {

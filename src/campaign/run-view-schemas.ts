@@ -9,7 +9,7 @@ import { TASK_STATUSES } from '../../workflows/definitions';
 
 export type V2RunStatus = RunState;
 
-const countsSchema = z.object({
+export const countsSchema = z.object({
   pending: z.number().int(),
   ringing: z.number().int(),
   active: z.number().int(),

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { parseAllowList } from '../net/outbound-url';
-import { AppError } from '../errors';
+import { AppError, issuesText, issuesOf } from '../errors';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -219,10 +219,7 @@ export function parseApiKeys(value: string): ApiKeyEntry[] {
       throw new Error('is not valid JSON');
     }
     const parsed = apiKeysJson.safeParse(json);
-    if (!parsed.success)
-      throw new Error(
-        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-      );
+    if (!parsed.success) throw new Error(issuesText(issuesOf(parsed.error)));
     entries = Array.isArray(parsed.data)
       ? parsed.data
       : Object.entries(parsed.data).map(([key, space]) => ({ key, space }));

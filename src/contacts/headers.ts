@@ -3,8 +3,17 @@
  */
 import { ContactFileError } from './errors';
 
-export type ContactField =
-  'phone' | 'name' | 'timezone' | 'callAt' | 'instructions' | 'remindBefore' | 'appointmentAt';
+/** The fields a row or JSON contact can carry: every other column goes to the call metadata. */
+export const CONTACT_FIELDS = [
+  'phone',
+  'name',
+  'timezone',
+  'callAt',
+  'instructions',
+  'remindBefore',
+  'appointmentAt',
+] as const;
+export type ContactField = (typeof CONTACT_FIELDS)[number];
 
 /** Normalised header names accepted for each field (see normaliseHeader). */
 export const FIELD_ALIASES: Readonly<Record<ContactField, readonly string[]>> = {
@@ -49,15 +58,7 @@ export function fieldForHeader(header: string): ContactField | undefined {
 }
 
 /** Which header each field came from (the header as written in the file). */
-export interface ColumnSources {
-  phone: string;
-  name?: string;
-  timezone?: string;
-  callAt?: string;
-  instructions?: string;
-  remindBefore?: string;
-  appointmentAt?: string;
-}
+export type ColumnSources = { phone: string } & Partial<Record<Exclude<ContactField, 'phone'>, string>>;
 
 export interface ColumnMap {
   /** Header text per column, as in the file (trimmed); unnamed columns become `column_<n>`. */

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ContactFileError } from './errors';
-import { resolveColumns, type ColumnMap, type ContactField } from './headers';
+import { CONTACT_FIELDS, resolveColumns, type ColumnMap, type ContactField } from './headers';
 import type { RowValues } from './validate';
 import { readCsvRecords, type Delimiter, type InputSource } from './csv-reader';
 import { Collector, nonEmpty, withSummary, type IngestOptions, type IngestResult } from './collector';
@@ -21,15 +21,7 @@ function cellMap(headers: readonly string[], cells: readonly string[]): Record<s
 
 function rowValues(map: ColumnMap, cells: readonly string[]): RowValues {
   const values: RowValues = { metadata: {} };
-  for (const f of [
-    'phone',
-    'name',
-    'timezone',
-    'callAt',
-    'instructions',
-    'remindBefore',
-    'appointmentAt',
-  ] as const) {
+  for (const f of CONTACT_FIELDS) {
     const i = map.fieldIndex[f];
     if (i === undefined) continue;
     // instructions keep inner formatting; everything is trimmed at the ends.

@@ -15,16 +15,7 @@ export const MAX_INSTRUCTIONS_CHARS = 4000;
 export const MAX_CONTACT_BYTES = 32 * 1024;
 
 /** The cells of one row, already mapped to fields; absent/empty cells are undefined. */
-export interface RowValues {
-  phone?: string;
-  name?: string;
-  timezone?: string;
-  callAt?: string;
-  instructions?: string;
-  remindBefore?: string;
-  appointmentAt?: string;
-  metadata: Record<string, string>;
-}
+export type RowValues = Partial<Record<ContactField, string>> & { metadata: Record<string, string> };
 
 /** How the per-contact time and zone are worked out (see makeRowSchema). */
 export interface RowSchemaOptions {

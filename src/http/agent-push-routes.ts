@@ -16,6 +16,7 @@ import { AGENT_PUSH_PATH, DATA_TASK_ID, PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HE
 import { agentPushSchema } from '../unpod/schemas';
 import { verifyWebhookSignature } from '../unpod/webhook-signature';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from './errors';
+import { issuesText, issuesOf } from '../errors';
 
 export interface AgentPushRoutesOptions {
   temporal: Client;
@@ -65,15 +66,10 @@ export const agentPushRoutes: FastifyPluginAsync<AgentPushRoutesOptions> = async
     }
     const parsed = agentPushSchema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({
-        path: i.path.map(String).join('.'),
-        message: i.message,
-      }));
-      throw new BadRequestError(
-        'invalid_agent_event',
-        `invalid agent event: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
-        { issues },
-      );
+      const issues = issuesOf(parsed.error);
+      throw new BadRequestError('invalid_agent_event', `invalid agent event: ${issuesText(issues)}`, {
+        issues,
+      });
     }
     const event = parsed.data;
     const taskId = event.data?.[DATA_TASK_ID];

@@ -1,12 +1,13 @@
 /**
  * Schemas of the routes the console added to /api/v2 (preview, contacts page, outcomes, feed, limits,
  * schedules): one zod schema per boundary, parsed by the routes and turned into the OpenAPI document by
- * openapi-console.ts, as api-schemas.ts does for the Runs API routes.
+ * openapi-document.ts, as api-schemas.ts does for the Runs API routes.
  */
 import { z } from 'zod';
 import { TASK_STATUSES } from '../../workflows/definitions';
 import { OVERLAP_NAMES } from '../schedules/schedules';
 import { runTimingShape } from './run-options';
+import { countsSchema } from '../campaign/run-view-schemas';
 
 function envelope<T extends z.ZodType>(data: T) {
   return z.object({ count: z.number().int(), status_code: z.number().int(), message: z.string(), data });
@@ -95,7 +96,7 @@ export const feedSampleSchema = z.object({
   run_id: z.string(),
   state: z.string(),
   total: z.number().int(),
-  counts: z.record(z.string(), z.number().int()),
+  counts: countsSchema,
   attempts: z.number().int().describe('dial attempts so far (cumulative)'),
   live_calls: z.number().int().describe('tasks ringing or in a call'),
   eta: z.string().nullable(),

@@ -9,7 +9,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { z } from 'zod';
 import type { RunMode } from '../campaign/run-views';
 import type { ApiKeyEntry } from '../config/config';
-import { statusText } from '../errors';
+import { issuesText, issuesOf, statusText } from '../errors';
 import type { OutboundOptions } from '../net/outbound-url';
 import type { V2ErrorBody } from './api-schemas';
 import type { ApiPermissions, Authorizer } from './auth';
@@ -61,12 +61,8 @@ export function parseWith<T extends z.ZodType>(
 ): z.infer<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  throw new BadRequestError(
-    `invalid_${where}`,
-    `invalid ${where}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
-    { issues },
-  );
+  const issues = issuesOf(parsed.error);
+  throw new BadRequestError(`invalid_${where}`, `invalid ${where}: ${issuesText(issues)}`, { issues });
 }
 
 export function sendEnvelope(

@@ -15,6 +15,7 @@ import { getRunInput, isEnded } from '../campaign/run-control';
 import { RunNotFoundError } from '../campaign/run-queries';
 import type { CampaignInput, CampaignProgress } from '../../workflows/definitions';
 import { runParamsSchema } from './api-schemas';
+import { type feedSampleSchema } from './api-console-schemas';
 import { parseWith, sendEnvelope, type ApiContext } from './api-context';
 
 export const feedQuerySchema = z.object({
@@ -27,23 +28,7 @@ export const feedQuerySchema = z.object({
     .describe('stream only: time between samples'),
 });
 
-export interface FeedSample {
-  at: string;
-  run_id: string;
-  state: string;
-  total: number;
-  counts: CampaignProgress['counts'];
-  attempts: number;
-  live_calls: number;
-  eta: string | null;
-  paused_reason: string | null;
-  limits: {
-    calls_per_minute: number;
-    concurrency_cap: number;
-    in_use: number;
-    dials_in_last_window: number;
-  } | null;
-}
+export type FeedSample = z.output<typeof feedSampleSchema>;
 
 /** Why a paused run is paused, from whichever field the campaign's progress carries it in. */
 export function pausedReasonOf(p: CampaignProgress): string | null {

@@ -66,6 +66,7 @@ export const apiPreviewRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (
       check: () => {
         if (stream.truncated)
           throw new PayloadTooLargeError(
+            'payload_too_large',
             `the file is larger than the limit of ${opts.bodyLimitBytes} bytes`,
             {
               limit_bytes: opts.bodyLimitBytes,

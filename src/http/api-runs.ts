@@ -169,9 +169,13 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
           size += chunk.length;
           if (size > DNC_PART_LIMIT_BYTES) {
             part.file.resume();
-            throw new PayloadTooLargeError(`dnc is larger than the limit of ${DNC_PART_LIMIT_BYTES} bytes`, {
-              limit_bytes: DNC_PART_LIMIT_BYTES,
-            });
+            throw new PayloadTooLargeError(
+              'payload_too_large',
+              `dnc is larger than the limit of ${DNC_PART_LIMIT_BYTES} bytes`,
+              {
+                limit_bytes: DNC_PART_LIMIT_BYTES,
+              },
+            );
           }
           chunks.push(chunk);
         }
@@ -200,9 +204,13 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
     const spooled = await spool(file.file, opts.bodyLimitBytes, 'the file');
     if (file.file.truncated) {
       await spooled.remove();
-      throw new PayloadTooLargeError(`the file is larger than the limit of ${opts.bodyLimitBytes} bytes`, {
-        limit_bytes: opts.bodyLimitBytes,
-      });
+      throw new PayloadTooLargeError(
+        'payload_too_large',
+        `the file is larger than the limit of ${opts.bodyLimitBytes} bytes`,
+        {
+          limit_bytes: opts.bodyLimitBytes,
+        },
+      );
     }
     return {
       options,
@@ -228,6 +236,7 @@ export const apiRunsRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (app
         const length = Number(request.headers['content-length']);
         if (Number.isFinite(length) && length > opts.bodyLimitBytes) {
           throw new PayloadTooLargeError(
+            'payload_too_large',
             `the body is ${length} bytes, over the limit of ${opts.bodyLimitBytes}`,
             { limit_bytes: opts.bodyLimitBytes },
           );

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyEntry } from '../config/config';
-import { ForbiddenError, NotAuthenticatedError, NotFoundError } from './errors';
+import { ForbiddenError, UnauthorizedError, NotFoundError } from './errors';
 
 export interface Principal {
   /** The one space this caller may act in. */
@@ -121,12 +121,12 @@ export function createAuthorizer(
     const principal = await getCurrentUser(request);
     if (!principal) {
       if (!request.headers.authorization) {
-        throw new NotAuthenticatedError(
+        throw new UnauthorizedError(
           'not_authenticated',
           'Authentication credentials were not provided: send Authorization: Token <api key>',
         );
       }
-      throw new NotAuthenticatedError('invalid_token', 'Invalid token');
+      throw new UnauthorizedError('invalid_token', 'Invalid token');
     }
     if (principal.space !== spaceToken)
       throw new NotFoundError('space_not_found', `space ${spaceToken} not found`);
@@ -139,7 +139,7 @@ export function createAuthorizer(
       const principal = await authenticate(request, spaceToken);
       const check = hooks[permission];
       if (check && !(await check({ request, principal, spaceToken, ...(runId ? { runId } : {}) }))) {
-        throw new ForbiddenError(`permission denied: ${permission}`);
+        throw new ForbiddenError('forbidden', `permission denied: ${permission}`);
       }
       return principal;
     },
@@ -147,13 +147,13 @@ export function createAuthorizer(
       // An embedder's hook decides alone; else the ops key, or OPS_PUBLIC.
       if (hooks.canViewMetrics) {
         if (!(await hooks.canViewMetrics(request)))
-          throw new ForbiddenError('permission denied: canViewMetrics');
+          throw new ForbiddenError('forbidden', 'permission denied: canViewMetrics');
         return;
       }
       if (ops.public) return;
       const token = tokenOf(request);
       if (opsKey && token && timingSafeEqual(sha(token), opsKey)) return;
-      throw new NotAuthenticatedError(
+      throw new UnauthorizedError(
         token ? 'invalid_token' : 'not_authenticated',
         opsKey
           ? 'send Authorization: Bearer <OPS_API_KEY>'

@@ -19,19 +19,22 @@ export class HttpError extends AppError {
   }
 }
 
-export class BadRequestError extends HttpError {
-  override readonly name = 'BadRequestError';
-  constructor(code: CodeWithStatus<400>, message: string, details?: Record<string, unknown>) {
-    super(400, code, message, details);
-  }
+/** The class of the errors that answer `status`: it takes only the codes whose table status is that one. */
+function errorWithStatus<S extends number>(status: S, name: string) {
+  return class extends HttpError {
+    override readonly name: string = name;
+    constructor(code: CodeWithStatus<S>, message: string, details?: Record<string, unknown>) {
+      super(status, code, message, details);
+    }
+  };
 }
 
-export class UnauthorizedError extends HttpError {
-  override readonly name = 'UnauthorizedError';
-  constructor(code: CodeWithStatus<401>, message: string) {
-    super(401, code, message);
-  }
-}
+export const BadRequestError = errorWithStatus(400, 'BadRequestError');
+export const UnauthorizedError = errorWithStatus(401, 'UnauthorizedError');
+export const ForbiddenError = errorWithStatus(403, 'ForbiddenError');
+export const NotFoundError = errorWithStatus(404, 'NotFoundError');
+export const ConflictError = errorWithStatus(409, 'ConflictError');
+export const PayloadTooLargeError = errorWithStatus(413, 'PayloadTooLargeError');
 
 export class ServiceUnavailableError extends HttpError {
   override readonly name = 'ServiceUnavailableError';
@@ -48,41 +51,6 @@ export class ServiceUnavailableError extends HttpError {
 
 export interface ErrorBody {
   error: { code: string; message: string; [extra: string]: unknown };
-}
-
-export class ConflictError extends HttpError {
-  override readonly name = 'ConflictError';
-  constructor(code: CodeWithStatus<409>, message: string, details?: Record<string, unknown>) {
-    super(409, code, message, details);
-  }
-}
-
-export class PayloadTooLargeError extends HttpError {
-  override readonly name = 'PayloadTooLargeError';
-  constructor(message: string, details?: Record<string, unknown>) {
-    super(413, 'payload_too_large', message, details);
-  }
-}
-
-export class ForbiddenError extends HttpError {
-  override readonly name = 'ForbiddenError';
-  constructor(message: string) {
-    super(403, 'forbidden', message);
-  }
-}
-
-export class NotFoundError extends HttpError {
-  override readonly name = 'NotFoundError';
-  constructor(code: CodeWithStatus<404>, message: string) {
-    super(404, code, message);
-  }
-}
-
-export class NotAuthenticatedError extends HttpError {
-  override readonly name = 'NotAuthenticatedError';
-  constructor(code: 'not_authenticated' | 'invalid_token', message: string) {
-    super(401, code, message);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The building blocks of /docs/openapi.json, shared by openapi.ts and openapi-console.ts. */
+/** The building blocks of /docs/openapi.json (openapi-document.ts). */
 import { z } from 'zod';
 import { codesWithStatus, ERROR_CODES, statusText } from '../errors';
 
@@ -37,6 +37,11 @@ export const SPACE = pathParam(
 export const RUN = pathParam('run_id', 'run id, R followed by 32 hex digits');
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+/** The body of POST …/runs/ and …/runs/preview/: a multipart CSV upload or JSON. */
+export const RUN_UPLOAD: Json = {
+  'multipart/form-data': { schema: ref('CreateRunForm') },
+  ...json('CreateRunJson'),
+};
 
 /**
  * The error responses of an operation, from the one table of codes (src/errors): each status's text
@@ -63,5 +68,42 @@ export function errorCodeSchema(): Json {
     description: codes
       .map(([c, e]) => `- \`${c}\` (${(e as { status: number }).status}): ${e.description}`)
       .join('\n'),
+  };
+}
+
+/** An answer: its description, and the envelope schema it carries (by name) or its own content. */
+type Answer = string | [description: string, content: string | Json];
+
+/**
+ * One operation of the document. `body` names a JSON schema (or gives the content itself); `answers` maps each
+ * success status to its description and envelope; `errors` lists the error statuses it may answer (each with
+ * its codes, from the table).
+ */
+export function operation(o: {
+  summary: string;
+  description?: string;
+  tag: string;
+  parameters: Json[];
+  body?: string | Json;
+  bodyRequired?: boolean;
+  answers: Record<string, Answer>;
+  errors: number[];
+}): Json {
+  const content = (c: string | Json) => (typeof c === 'string' ? json(c) : c);
+  return {
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    tags: [o.tag],
+    parameters: o.parameters,
+    ...(o.body ? { requestBody: { required: o.bodyRequired ?? true, content: content(o.body) } } : {}),
+    responses: {
+      ...Object.fromEntries(
+        Object.entries(o.answers).map(([status, a]) => [
+          status,
+          typeof a === 'string' ? { description: a } : { description: a[0], content: content(a[1]) },
+        ]),
+      ),
+      ...errorResponses(...o.errors),
+    },
   };
 }

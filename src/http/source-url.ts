@@ -23,9 +23,13 @@ function checkedBytes(limit: number, what: string): Transform {
       seen += chunk.length;
       if (seen > limit) {
         cb(
-          new PayloadTooLargeError(`${what} is larger than the limit of ${limit} bytes`, {
-            limit_bytes: limit,
-          }),
+          new PayloadTooLargeError(
+            'payload_too_large',
+            `${what} is larger than the limit of ${limit} bytes`,
+            {
+              limit_bytes: limit,
+            },
+          ),
         );
         return;
       }

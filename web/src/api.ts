@@ -4,6 +4,17 @@
  * and nowhere else: never in a URL, never logged.
  */
 
+import type { z } from 'zod';
+import type { countsSchema, V2Run, V2Task } from '../../src/campaign/run-view-schemas';
+import type {
+  feedSampleSchema,
+  limitsViewSchema,
+  plannedContactSchema,
+  previewSchema,
+  scheduleSummarySchema,
+  scheduleViewSchema,
+} from '../../src/http/api-console-schemas';
+
 const KEY = 'unpod-console.key';
 const SPACE = 'unpod-console.space';
 
@@ -164,155 +175,16 @@ export async function streamFeed<T>(
   }
 }
 
-// ---------- shapes the console reads (the documented API's, abridged) ----------
+// ---------- shapes the console reads: the server's own schemas (types only: nothing of them is bundled) ----------
 
-export type Counts = Record<
-  'pending' | 'ringing' | 'active' | 'completed' | 'failed' | 'skipped' | 'expired' | 'canceled',
-  number
->;
-
-export interface Run {
-  run_id: string;
-  status: string;
-  created: string;
-  modified: string;
-  collection_ref: string | null;
-  x_campaign: {
-    state: string;
-    total: number;
-    input_closed: boolean;
-    counts: Counts;
-    attempts: number;
-    retries_waiting: number;
-    eta: string | null;
-    account_id: string;
-    pipe_id: string;
-    agent_id: string | null;
-    source: string | null;
-    /** Why the run is paused (added by the integrator; any of these names). */
-    paused_reason?: string | null;
-    pause_reason?: string | null;
-    status_reason?: string | null;
-  };
-}
-
-export interface Attempt {
-  attempt: number;
-  call_id: string | null;
-  created_at: string;
-  ended_at: string | null;
-  status: string;
-  end_reason: string | null;
-  duration_s: number | null;
-  ended_by: string | null;
-  decision: string | null;
-}
-
-export interface Task {
-  task_id: string;
-  input: { name: string | null; contact_number: string };
-  output: {
-    transcript: string | null;
-    summary: string | null;
-    recordingUrl: string | null;
-    cost: number | null;
-  };
-  x_campaign: {
-    status: string;
-    end_reason: string | null;
-    reason: string | null;
-    attempts: number;
-    attempt_history: Attempt[];
-    next_attempt_at: string | null;
-    line: number;
-    metadata: Record<string, string>;
-  };
-}
-
-export interface FeedSample {
-  at: string;
-  state: string;
-  total: number;
-  counts: Counts;
-  attempts: number;
-  live_calls: number;
-  eta: string | null;
-  paused_reason: string | null;
-  limits: {
-    calls_per_minute: number;
-    concurrency_cap: number;
-    in_use: number;
-    dials_in_last_window: number;
-  } | null;
-}
-
-export interface PlannedContact {
-  line: number;
-  phone: string;
-  name: string | null;
-  zone: string;
-  call_at: string | null;
-  call_at_local: string | null;
-  note: string | null;
-}
-
-export interface Preview {
-  source: string;
-  rows: number;
-  valid: number;
-  skipped: { duplicate: number; do_not_call: number };
-  rejected: number;
-  rejects: { line: number; column: string | null; reason: string }[];
-  first_rows: PlannedContact[];
-  fit: {
-    message: string;
-    fits: boolean;
-    minimum_ms: number;
-    short_by_ms: number;
-    earliest_finish: string | null;
-  };
-  account_id: string;
-}
-
-export interface LimitsView {
-  account_id: string;
-  running: boolean;
-  limits: {
-    calls_per_minute: number;
-    tasks_per_day: number | null;
-    concurrency: number;
-    reserved: number;
-    timezone: string;
-  };
-  use: {
-    live_calls: number;
-    capacity: number;
-    dials_in_last_minute: number;
-    rate_tokens_left: number;
-    tasks_today: number;
-    queued: number;
-    day_blocked: { count: number; resets_at: string } | null;
-  };
-}
-
-export interface ScheduleSummary {
-  id: string;
-  spec: string;
-  source: string;
-  paused: boolean;
-  note: string | null;
-  next_run_at: string | null;
-  last_run_at: string | null;
-}
-
-export interface ScheduleView extends ScheduleSummary {
-  next_run_times: string[];
-  recent_runs: {
-    scheduled_at: string;
-    taken_at: string;
-    run_id: string | null;
-    status: string;
-    valid: number | null;
-    rejected: number | null;
-  }[];
-}
+export type Counts = z.output<typeof countsSchema>;
+/** A run as the API answers it; a server in front of ours may name its pause reason otherwise. */
+export type Run = V2Run & { x_campaign: { pause_reason?: string | null; status_reason?: string | null } };
+export type Task = V2Task;
+export type Attempt = Task['x_campaign']['attempt_history'][number];
+export type FeedSample = z.output<typeof feedSampleSchema>;
+export type PlannedContact = z.output<typeof plannedContactSchema>;
+export type Preview = z.output<typeof previewSchema>;
+export type LimitsView = z.output<typeof limitsViewSchema>;
+export type ScheduleSummary = z.output<typeof scheduleSummarySchema>;
+export type ScheduleView = z.output<typeof scheduleViewSchema>;

@@ -18,6 +18,7 @@ import { NewRunPage } from './pages/new-run';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { SchedulesPage } from './pages/schedules';
+import { onValue } from './ui';
 
 export interface ConsoleConfig {
   temporal_ui_url: string | null;
@@ -69,7 +70,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void; notice: string | null
         name="space"
         autocomplete="username"
         value=${space}
-        onInput=${(e: Event) => setSpace((e.target as HTMLInputElement).value)}
+        onInput=${onValue(setSpace)}
         placeholder="space_default"
         required
       />
@@ -80,7 +81,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void; notice: string | null
         type="password"
         autocomplete="current-password"
         value=${key}
-        onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)}
+        onInput=${onValue(setKey)}
         required
       />
       ${error ? html`<p id="signin-error" class="error" role="alert">${error}</p>` : null}

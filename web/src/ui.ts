@@ -3,12 +3,14 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Counts } from './api';
 import { STATE_WORDS } from './format';
+import { FINAL_TASK_STATUSES } from '../../workflows/task-statuses';
 
 export function Badge(props: { state: string }) {
   return html`<span class=${`badge state-${props.state}`}>${STATE_WORDS[props.state] ?? props.state}</span>`;
 }
 
-export const FINAL: (keyof Counts)[] = ['completed', 'failed', 'skipped', 'expired', 'canceled'];
+/** The statuses a task ends in: the workflows' own list. */
+export const FINAL = FINAL_TASK_STATUSES;
 
 export function finished(c: Counts): number {
   return FINAL.reduce((n, k) => n + c[k], 0);
@@ -62,4 +64,29 @@ export function usePoll<T>(
     };
   }, [...deps, tick, enabled]);
   return { value, error, reload: () => setTick((t) => t + 1) };
+}
+
+/**
+ * A table in its scrolling wrapper: one header row from `columns` (each cell also labels its column on narrow
+ * screens, by its data-label), a caption for screen readers when given, and the rows as children.
+ */
+export function Table(props: { class: string; caption?: string; columns: string[]; children?: unknown }) {
+  return html`<div class="table-wrap">
+    <table class=${props.class}>
+      ${props.caption ? html`<caption class="sr-only">${props.caption}</caption>` : null}
+      <thead>
+        <tr>
+          ${props.columns.map((c) => html`<th scope="col">${c}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${props.children}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+/** An input or select event handler that hands its element's new value to `set`. */
+export function onValue(set: (value: string) => void): (e: Event) => void {
+  return (e) => set((e.target as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement).value);
 }

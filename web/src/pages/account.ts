@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { explain, request, type LimitsView, type Session } from '../api';
 import { when } from '../format';
-import { ErrorLine, usePoll } from '../ui';
+import { ErrorLine, onValue, usePoll } from '../ui';
 
 function Meter(props: { label: string; value: number; max: number | null; id: string }) {
   return html`<div class="meter-row">
@@ -35,7 +35,7 @@ export function AccountPage(props: { session: Session }) {
         inputmode="numeric"
         placeholder=${current === null ? 'unlimited' : String(current)}
         value=${form[k] ?? ''}
-        onInput=${(e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })}
+        onInput=${onValue((v) => setForm({ ...form, [k]: v }))}
       />
       <small class="muted">${hint}</small>
     </div>`;
@@ -95,7 +95,7 @@ export function AccountPage(props: { session: Session }) {
                   <select
                     id="l-plan"
                     value=${form.plan ?? ''}
-                    onChange=${(e: Event) => setForm({ ...form, plan: (e.target as HTMLSelectElement).value })}
+                    onChange=${onValue((v) => setForm({ ...form, plan: v }))}
                   >
                     <option value="">(keep)</option>
                     <option value="free">Free: 5/min, 50/day, 2 at once</option>

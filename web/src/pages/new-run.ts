@@ -7,6 +7,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { explain, request, type PlannedContact, type Preview, type Run, type Session } from '../api';
 import { duration } from '../format';
+import { Table } from '../ui';
 
 /** Retry presets, as policies the API takes (see the README's retry policy). */
 export const RETRY_PRESETS: Record<string, { label: string; policy: Record<string, unknown> | null }> = {
@@ -132,18 +133,27 @@ export function NewRunPage(props: { session: Session }) {
     }
   };
 
-  const text = (id: keyof Options, label: string, hint: string, extra: Record<string, unknown> = {}) =>
-    html`<div class="field">
-      <label for=${`opt-${id}`}>${label}</label>
-      <input
-        id=${`opt-${id}`}
-        value=${o[id]}
-        onInput=${set(id)}
-        aria-describedby=${`opt-${id}-hint`}
-        ...${extra}
-      />
+  /** An option's field: its label, its input (a textarea when `multiline`: a wide field), its hint. */
+  const text = (
+    id: keyof Options,
+    label: string,
+    hint: string,
+    extra: Record<string, unknown> = {},
+    multiline = false,
+  ) => {
+    const control = {
+      id: `opt-${id}`,
+      value: o[id],
+      onInput: set(id),
+      'aria-describedby': `opt-${id}-hint`,
+      ...extra,
+    };
+    return html`<div class=${multiline ? 'field wide' : 'field'}>
+      <label for=${control.id}>${label}</label>
+      ${multiline ? html`<textarea ...${control}></textarea>` : html`<input ...${control} />`}
       <small id=${`opt-${id}-hint`} class="muted">${hint}</small>
     </div>`;
+  };
 
   return html`<section aria-labelledby="new-h">
     <h1 id="new-h">New run</h1>
@@ -203,19 +213,9 @@ export function NewRunPage(props: { session: Session }) {
         ${text('call_days', 'Calling days', 'e.g. mon-fri; empty: every day')}
         ${text('call_hours', 'Calling hours', "in each contact's zone, e.g. 09:00-17:00")}
         ${text('zone', 'Zone for contacts without one', 'IANA zone, e.g. America/New_York')}
-        <div class="field">
-          <label for="opt-deadline">Deadline</label>
-          <input
-            id="opt-deadline"
-            type="datetime-local"
-            value=${o.deadline}
-            onInput=${set('deadline')}
-            aria-describedby="opt-deadline-hint"
-          />
-          <small id="opt-deadline-hint" class="muted"
-            >Your clock; contacts not reached by then end expired</small
-          >
-        </div>
+        ${text('deadline', 'Deadline', 'Your clock; contacts not reached by then end expired', {
+          type: 'datetime-local',
+        })}
         <div class="field">
           <label for="opt-preset">Retries</label>
           <select id="opt-preset" value=${o.preset} onChange=${set('preset')}>
@@ -236,17 +236,7 @@ export function NewRunPage(props: { session: Session }) {
               </div>`
             : null
         }
-        <div class="field wide">
-          <label for="opt-dnc">Do-not-call numbers</label>
-          <textarea
-            id="opt-dnc"
-            rows="2"
-            value=${o.dnc}
-            onInput=${set('dnc')}
-            aria-describedby="opt-dnc-hint"
-          ></textarea>
-          <small id="opt-dnc-hint" class="muted">One a line; these are never called</small>
-        </div>
+        ${text('dnc', 'Do-not-call numbers', 'One a line; these are never called', { rows: 2 }, true)}
       </fieldset>
       <div class="row">
         <button type="submit" class=${preview ? '' : 'primary'} disabled=${busy !== null}>
@@ -291,19 +281,7 @@ function PreviewView(props: { p: Preview }) {
     ${
       p.rejects.length
         ? html`<h3>Rejected rows</h3>
-            <div class="table-wrap">
-              <table class="rejects">
-                <caption class="sr-only">
-                  Rows that will not be called, with the reason
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Line</th>
-                    <th scope="col">Column</th>
-                    <th scope="col">Reason</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <${Table} class="rejects" caption="Rows that will not be called, with the reason" columns=${['Line', 'Column', 'Reason']}>
                   ${p.rejects.map(
                     (r) =>
                       html`<tr>
@@ -312,25 +290,12 @@ function PreviewView(props: { p: Preview }) {
                         <td data-label="Reason">${r.reason}</td>
                       </tr>`,
                   )}
-                </tbody>
-              </table>
-            </div>
+            </${Table}>
             ${p.rejected > p.rejects.length ? html`<p class="muted">…and ${p.rejected - p.rejects.length} more.</p>` : null}`
         : null
     }
     <h3>First rows as they will be called</h3>
-    <div class="table-wrap">
-      <table class="first-rows">
-        <thead>
-          <tr>
-            <th scope="col">Line</th>
-            <th scope="col">Name</th>
-            <th scope="col">Number (E.164)</th>
-            <th scope="col">Zone</th>
-            <th scope="col">First call</th>
-          </tr>
-        </thead>
-        <tbody>
+    <${Table} class="first-rows" columns=${['Line', 'Name', 'Number (E.164)', 'Zone', 'First call']}>
           ${p.first_rows.map(
             (c) =>
               html`<tr>
@@ -341,8 +306,6 @@ function PreviewView(props: { p: Preview }) {
                 <td data-label="First call">${firstCall(c)}</td>
               </tr>`,
           )}
-        </tbody>
-      </table>
-    </div>
+    </${Table}>
   </section>`;
 }

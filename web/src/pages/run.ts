@@ -16,22 +16,13 @@ import {
   type Session,
   type Task,
 } from '../api';
+import { TASK_STATUSES } from '../../../workflows/task-statuses';
 import { TimeChart } from '../chart';
 import { END_REASON_WORDS, pausedInWords, relative, webLink, when } from '../format';
 import type { ConsoleConfig } from '../main';
-import { Badge, ErrorLine, Progress, usePoll } from '../ui';
+import { Badge, ErrorLine, onValue, Progress, Table, usePoll } from '../ui';
 
 const ENDED = ['completed', 'canceled', 'failed'];
-const TASK_STATUSES = [
-  'pending',
-  'ringing',
-  'active',
-  'completed',
-  'failed',
-  'skipped',
-  'expired',
-  'canceled',
-];
 
 /** Dials per minute at each sample: attempts over the last minute (or since the first sample). */
 export function dialRates(samples: FeedSample[]): number[] {
@@ -407,12 +398,12 @@ function Contacts(props: { session: Session; runId: string; live: boolean }) {
       <label for="c-q">Number or name</label>
       <input
         id="c-q"
+        value=${q}
+        onInput=${onValue(setQ)}
         type="search"
         maxlength="100"
         placeholder="+1415… or Ann"
         title="A number or its first digits, or the first letters of the name"
-        value=${q}
-        onInput=${(e: Event) => setQ((e.target as HTMLInputElement).value)}
       />
       <button type="submit">Search</button>
       <span class="muted" aria-live="polite"
@@ -420,22 +411,7 @@ function Contacts(props: { session: Session; runId: string; live: boolean }) {
       >
     </form>
     <${ErrorLine} error=${error ? explain(error) : null} />
-    <div class="table-wrap">
-      <table class="contacts">
-        <caption class="sr-only">
-          Contacts of this run; choose one to see its calls
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Line</th>
-            <th scope="col">Name</th>
-            <th scope="col">Number</th>
-            <th scope="col">Status</th>
-            <th scope="col">End reason</th>
-            <th scope="col">Attempts</th>
-          </tr>
-        </thead>
-        <tbody>
+    <${Table} class="contacts" caption="Contacts of this run; choose one to see its calls" columns=${['Line', 'Name', 'Number', 'Status', 'End reason', 'Attempts']}>
           ${tasks.map(
             (t) =>
               html`<tr>
@@ -467,9 +443,7 @@ function Contacts(props: { session: Session; runId: string; live: boolean }) {
                 </tr>`
               : null
           }
-        </tbody>
-      </table>
-    </div>
+    </${Table}>
     <nav class="pager" aria-label="Pages of contacts">
       <button type="button" disabled=${tokens.length <= 1} onClick=${() => setTokens(tokens.slice(0, -1))}>
         Previous

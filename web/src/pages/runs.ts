@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { explain, request, type Run, type Session } from '../api';
 import { relative, when } from '../format';
-import { Badge, ErrorLine, Progress, usePoll } from '../ui';
+import { Badge, ErrorLine, Progress, Table, usePoll } from '../ui';
 
 const FILTERS = [
   ['', 'All states'],
@@ -55,24 +55,7 @@ export function RunsPage(props: { session: Session }) {
       >
     </div>
     <${ErrorLine} error=${error ? explain(error) : null} />
-    <div class="table-wrap">
-      <table class="runs">
-        <caption class="sr-only">
-          Runs of this space, newest first
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Run</th>
-            <th scope="col">State</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Completed</th>
-            <th scope="col">Failed</th>
-            <th scope="col">Other</th>
-            <th scope="col">ETA</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
-        <tbody>
+    <${Table} class="runs" caption="Runs of this space, newest first" columns=${['Run', 'State', 'Progress', 'Completed', 'Failed', 'Other', 'ETA', 'Created']}>
           ${runs.map((r) => {
             const c = r.x_campaign.counts;
             return html`<tr>
@@ -102,9 +85,7 @@ export function RunsPage(props: { session: Session }) {
                 </tr>`
               : null
           }
-        </tbody>
-      </table>
-    </div>
+    </${Table}>
     <nav class="pager" aria-label="Pages of runs">
       <button type="button" disabled=${page <= 1} onClick=${() => setPage(page - 1)}>Previous</button>
       <span>Page ${page} of ${pages}</span>

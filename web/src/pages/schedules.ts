@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { explain, request, type ScheduleSummary, type ScheduleView, type Session } from '../api';
 import { relative, when } from '../format';
-import { ErrorLine, usePoll } from '../ui';
+import { ErrorLine, Table, usePoll } from '../ui';
 
 export function SchedulesPage(props: { session: Session }) {
   const { session } = props;
@@ -39,18 +39,7 @@ export function SchedulesPage(props: { session: Session }) {
     <h1 id="sched-h">Schedules</h1>
     ${notice ? html`<p class="ok" role="status">${notice}</p>` : null}
     <${ErrorLine} error=${error ?? (list.error ? explain(list.error) : null)} />
-    <div class="table-wrap">
-      <table class="schedules">
-        <thead>
-          <tr>
-            <th scope="col">Schedule</th>
-            <th scope="col">When</th>
-            <th scope="col">Next run</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
+    <${Table} class="schedules" columns=${['Schedule', 'When', 'Next run', 'Last run', 'Actions']}>
           ${items.map(
             (s) =>
               html`<tr>
@@ -99,9 +88,7 @@ export function SchedulesPage(props: { session: Session }) {
                 </tr>`
               : null
           }
-        </tbody>
-      </table>
-    </div>
+    </${Table}>
     ${open ? html`<${ScheduleDetail} session=${session} id=${open} />` : null}
     <${CreateSchedule}
       session=${session}
