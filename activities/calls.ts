@@ -353,5 +353,3 @@ export function createCallActivities({
     },
   };
 }
-
-export type CallActivities = ReturnType<typeof createCallActivities>;

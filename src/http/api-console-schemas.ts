@@ -212,4 +212,3 @@ export const createScheduleBodySchema = z
   .refine((b) => (b.cron === undefined) !== (b.every === undefined), {
     message: 'give exactly one of cron or every',
   });
-export type CreateScheduleBody = z.infer<typeof createScheduleBodySchema>;

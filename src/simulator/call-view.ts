@@ -27,10 +27,6 @@ export function statusWord(sim: SimCall, vocab: StatusVocabulary): string {
   return IN_FLIGHT_WORD[sim.phase][vocab];
 }
 
-export function isTerminalWord(status: string): boolean {
-  return ['connected', 'notConnected', 'failed', 'completed', 'not_connected'].includes(status);
-}
-
 function callTimings(sim: SimCall) {
   const ring =
     sim.dialedMs === null ? null : ((sim.connectedMs ?? sim.endedMs ?? sim.dialedMs) - sim.dialedMs) / 1000;

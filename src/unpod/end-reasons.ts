@@ -28,17 +28,6 @@ const STATE_BY_STATUS: Record<string, CallState> = {
   failed: 'failed',
 };
 
-/** Terminal statuses as Unpod spells them, both vocabularies. */
-export const TERMINAL_STATUSES = [
-  'connected',
-  'notConnected',
-  'failed',
-  'completed',
-  'not_connected',
-] as const;
-/** In-flight statuses of the newest vocabulary, in lifecycle order. */
-export const IN_FLIGHT_STATUSES = ['scheduled', 'pending', 'dispatching', 'ringing', 'active'] as const;
-
 /** The engine's reading of a status; `known` is false for one we have not seen documented (logged by callers). */
 export function callState(status: string | null | undefined): { state: CallState; known: boolean } {
   const s = (status ?? '').trim();
@@ -70,8 +59,6 @@ export const END_REASONS = [
   'CUSTOMER_ENDED_CALL',
   'NO_ANSWER',
 ] as const;
-export type KnownEndReason = (typeof END_REASONS)[number];
-
 /** `agent_end_call`, `customer-ended-call`, `No Answer` → AGENT_END_CALL, CUSTOMER_ENDED_CALL, NO_ANSWER. */
 export function normalizeEndReason(reason: string | null | undefined): string | null {
   if (reason === null || reason === undefined) return null;

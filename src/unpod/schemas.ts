@@ -146,19 +146,6 @@ export const pipeSchema = z
   .passthrough();
 export type Pipe = z.infer<typeof pipeSchema>;
 
-/** A phone number (SDK `models/number.py`); status available | assigned | in_call | disabled. */
-export const numberSchema = z
-  .object({
-    id: z.union([z.string(), z.number()]).optional(),
-    number_id: z.union([z.string(), z.number()]).optional(),
-    number: z.union([z.string(), z.number()]),
-    pipe_id: nullableString,
-    status: nullableString,
-    state: nullableString,
-  })
-  .passthrough();
-export const numberListSchema = z.array(numberSchema);
-
 /**
  * The envelopes of `_http.py` `unwrap_data`: `{"data": …}` alone, or with the renderer's `status_code` /
  * `message`. A body that merely has a `data` field is left as it is.
