@@ -7,6 +7,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 /** The folders below activities/, the worker, the HTTP server and the CLI: domain code and boundaries. */
 const LOWER = [
   './src/errors',
+  './src/metrics',
   './src/config',
   './src/net',
   './src/contacts',

@@ -1,5 +1,5 @@
 /**
- * GET /metrics: Prometheus text exposition (hand-written, format 0.0.4), read from Temporal visibility at
+ * GET /metrics: Prometheus text exposition (src/metrics/prometheus.ts), read from Temporal visibility at
  * scrape time — nothing is kept in this process, so any number of servers answer the same:
  * - unpod_campaigns_runs{state}: campaign runs by state, the one mapping of src/campaign/run-queries.ts (running,
  *   paused, canceling, canceled, completed, failed): open runs by their progress query at scrape time, closed ones
@@ -14,6 +14,7 @@ import { TASK_STATUSES } from '../../workflows/definitions';
 import { progressOf, RUN_STATES, runStateOf, type RunState } from '../campaign/run-queries';
 import { visibilityQuery } from '../temporal/visibility';
 import type { Authorizer } from './auth';
+import { Exposition } from '../metrics/prometheus';
 
 /** Numbers this server cannot read from visibility; each optional, per account. */
 export interface MetricsSource {
@@ -30,26 +31,6 @@ export interface MetricsRoutesOptions {
 }
 
 const CLOSED_NOT_COMPLETED = ['Failed', 'Canceled', 'Terminated', 'TimedOut'] as const;
-
-function label(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-class Exposition {
-  private readonly lines: string[] = [];
-  gauge(name: string, help: string, samples: [Record<string, string>, number][]): void {
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-    for (const [labels, value] of samples) {
-      const l = Object.entries(labels)
-        .map(([k, v]) => `${k}="${label(v)}"`)
-        .join(',');
-      this.lines.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
-    }
-  }
-  toString(): string {
-    return `${this.lines.join('\n')}\n`;
-  }
-}
 
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, opts) => {
   const { temporal, source } = opts;

@@ -16,6 +16,7 @@
  */
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Context } from '@temporalio/activity';
+import { Exposition, type Sample } from '../metrics/prometheus';
 
 const MINUTE_MS = 60_000;
 const HOUR_BUCKETS = 60;
@@ -191,21 +192,9 @@ export class WorkerStats {
   }
 }
 
-function label(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-/** Prometheus text exposition (format 0.0.4) of one worker's stats. */
+/** Prometheus text exposition of one worker's stats (src/metrics/prometheus.ts). */
 export function statsToPrometheus(s: RunnerStats, labels: Record<string, string>): string {
-  const base = Object.entries(labels).map(([k, v]) => `${k}="${label(v)}"`);
-  const sample = (name: string, value: number | null, extra: Record<string, string> = {}) => {
-    const all = [...base, ...Object.entries(extra).map(([k, v]) => `${k}="${label(v)}"`)];
-    const v = value === null || !Number.isFinite(value) ? 'NaN' : String(value);
-    return `${name}${all.length ? `{${all.join(',')}}` : ''} ${v}`;
-  };
-  const lines: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: string[]) =>
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
+  const out = new Exposition(labels);
   // One sample each, no extra labels: the worker's gauges.
   const gauges: [name: string, help: string, value: number | null][] = [
     ['unpod_worker_in_flight', 'Activities executing in this worker now.', s.in_flight],
@@ -236,18 +225,17 @@ export function statsToPrometheus(s: RunnerStats, labels: Record<string, string>
     ],
     ['unpod_worker_draining', '1 while the worker drains after SIGTERM/SIGINT.', s.draining ? 1 : 0],
   ];
-  for (const [name, help, value] of gauges) metric(name, 'gauge', help, [sample(name, value)]);
-  const types = Object.entries(s.activities);
-  metric(
+  for (const [name, help, value] of gauges) out.gauge(name, help, [[{}, value]]);
+  out.metric(
     'unpod_worker_activities_total',
     'counter',
     'Activity executions since the worker started, by type and outcome.',
-    types.flatMap(([activity, c]) => [
-      sample('unpod_worker_activities_total', c.completed, { activity, outcome: 'completed' }),
-      sample('unpod_worker_activities_total', c.failed, { activity, outcome: 'failed' }),
+    Object.entries(s.activities).flatMap(([activity, c]): Sample[] => [
+      [{ activity, outcome: 'completed' }, c.completed],
+      [{ activity, outcome: 'failed' }, c.failed],
     ]),
   );
-  return `${lines.join('\n')}\n`;
+  return out.toString();
 }
 
 /** One log line, as the docs' runner prints it. */
