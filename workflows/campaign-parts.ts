@@ -60,20 +60,20 @@ export function initialCampaignState(nowIso: string): CampaignCarriedState {
 
 /**
  * pause and resume. Returns `pause`, which the run also calls itself when Unpod refuses the whole account's
- * dials (with that reason; a person's pause has none). `told` hears each change, for a protocol that must pass
- * it on.
+ * dials (with that reason; a person's pause has none). `onChange` hears each change, for a protocol that must
+ * pass it on.
  */
 export function setPauseHandlers(
   s: CampaignCarriedState,
   touch: () => void,
-  told: (paused: boolean) => void = () => {},
+  onChange: (paused: boolean) => void = () => {},
 ): (reason: string | null) => void {
   function pause(reason: string | null): void {
     if (s.paused || s.cancel) return;
     s.paused = true;
     s.pausedReason = reason;
     touch();
-    told(true);
+    onChange(true);
   }
   setHandler(pauseSignal, () => pause(null));
   setHandler(resumeSignal, () => {
@@ -81,7 +81,7 @@ export function setPauseHandlers(
     s.paused = false;
     s.pausedReason = null;
     touch();
-    told(false);
+    onChange(false);
   });
   return pause;
 }
