@@ -17,7 +17,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -28,6 +27,7 @@ import { Worker } from '@temporalio/worker';
 import { getProgress } from '../src/campaign/run-queries';
 import { startRun, type RunSettings } from '../src/campaign/start-run';
 import type { ContactBatch } from '../src/contacts/contact';
+import { freePorts } from '../src/net/free-ports';
 import { startSimulator, type RunningSimulator } from '../src/simulator';
 import { startDevServer } from '../src/temporal/dev-server';
 import { workflowBundle } from '../src/worker/worker';
@@ -58,17 +58,6 @@ const SQLITE_PRAGMAS = { journal_mode: 'WAL', synchronous: 'NORMAL' };
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const say = (line: string) => console.log(`[chaos ${elapsed()}] ${line}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Numbers answered at once (last two digits 00–49): +1 415 BBBBB NN, 50 per block. */
 function phone(i: number): string {
@@ -170,7 +159,7 @@ describe('chaos', () => {
   });
 
   it('2,000 contacts through worker kills, a server restart and API faults: none lost, none twice, no violations', async () => {
-    const port = await freePort();
+    const [port] = await freePorts(1);
     server = await startChaosServer(() =>
       startDevServer({ port, dbFilename, sqlitePragmas: SQLITE_PRAGMAS }),
     );

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePorts } from '../src/net/free-ports';
 import { findTemporalCli } from '../src/temporal/cli-binary';
 
 const ROOT = path.join(__dirname, '..');
@@ -33,14 +33,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** This process's environment without what `npm test` and the app's deployment put there. */
@@ -110,17 +102,18 @@ describe('the installed package', { timeout: 600_000 }, () => {
       t.skip('no Temporal CLI binary (npx tsx src/temporal/cli-binary.ts builds one)');
       return;
     }
+    const ports = await freePorts(5);
     const r = await run('unpod-campaigns', ['demo'], {
       cwd: work,
       env: {
         ...userEnv,
         TEMPORAL_CLI_PATH: cli.path,
-        TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
-        TEMPORAL_UI_PORT: String(await freePort()),
+        TEMPORAL_DEV_SERVER_PORT: String(ports[0]),
+        TEMPORAL_UI_PORT: String(ports[1]),
         TEMPORAL_DB_FILE: path.join(work, '.data', 'temporal.sqlite'),
-        SIMULATOR_PORT: String(await freePort()),
-        HTTP_PORT: String(await freePort()),
-        WORKER_METRICS_PORT: String(await freePort()),
+        SIMULATOR_PORT: String(ports[2]),
+        HTTP_PORT: String(ports[3]),
+        WORKER_METRICS_PORT: String(ports[4]),
         UNPOD_STATE_DIR: path.join(tmp, 'state'),
       },
     });

@@ -12,16 +12,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FormData, request } from 'undici';
+import { freePorts } from '../src/net/free-ports';
 
 const ROOT = path.join(__dirname, '..');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -77,13 +70,8 @@ interface Started {
 const started: Started[] = [];
 
 async function npmStart(): Promise<Started> {
-  const ports = {
-    temporal: await freePort(),
-    ui: await freePort(),
-    simulator: await freePort(),
-    http: await freePort(),
-    metrics: await freePort(),
-  };
+  const [temporal, ui, simulator, http, metrics] = await freePorts(5);
+  const ports = { temporal: temporal!, ui: ui!, simulator: simulator!, http: http!, metrics: metrics! };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unpod-stack-'));
   let out = '';
   const child = spawn('npm', ['start'], {

@@ -23,10 +23,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { freePorts } from '../net/free-ports';
+import { openConnection } from './connect';
 import { goInstallInto, isExecutable, onPath, userCacheRoot } from './cli-binary';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
@@ -350,30 +352,6 @@ class Postgres {
 }
 
 // ---------- ports, config ----------
-
-function listen(port: number): Promise<net.Server | undefined> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(undefined));
-    s.listen(port, '127.0.0.1', () => resolve(s));
-  });
-}
-
-/**
- * Free loopback ports, all held open at once so none is handed out twice. Below 32,768: the server stores its
- * membership port in a SMALLINT column, and the kernel's own ephemeral ports start at 32,768.
- */
-export async function freePorts(n: number, low = 20_000, high = 32_000): Promise<number[]> {
-  const held: net.Server[] = [];
-  for (let tries = 0; held.length < n && tries < 50 * n; tries++) {
-    const s = await listen(low + crypto.randomInt(high - low));
-    if (s) held.push(s);
-  }
-  if (held.length < n) throw new Error(`cluster: found only ${held.length} free ports in ${low}-${high}`);
-  const ports = held.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
 function accepts(port: number): Promise<void> {
@@ -733,7 +711,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
     }
     const address = `127.0.0.1:${frontendPort}`;
     const connection = await waitFor('frontend', 120_000, () =>
-      Connection.connect({ address, connectTimeout: 2_000 }),
+      openConnection({ address, connectTimeout: 2_000 }),
     );
     try {
       await waitFor('frontend', 120_000, () => connection.workflowService.getSystemInfo({}));
@@ -760,7 +738,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RunningCl
       await waitFor(`${name} (membership port ${ports[name].membership})`, 120_000, () =>
         accepts(ports[name].membership),
       );
-      const c = await waitFor(`${name} connection`, 60_000, () => Connection.connect({ address }));
+      const c = await waitFor(`${name} connection`, 60_000, () => openConnection({ address }));
       try {
         if (name === 'history') await waitFor('history', 120_000, () => historyAnswers(c, namespace));
         else await waitFor(name, 120_000, () => c.workflowService.getSystemInfo({}));

@@ -8,6 +8,22 @@ import type * as WorkerPackage from '@temporalio/worker';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config/config';
 
+/**
+ * Connection.connect, but a connection that fails is closed. The SDK's own leaves the failed gRPC channel open
+ * and reconnecting in the background: a readiness loop (dev-server.ts, cluster.ts) left one per attempt (seen:
+ * 5 failed connects to a port that hangs up, then 3 more connection attempts in the next 10 s; 1 with this).
+ */
+export async function openConnection(options: ConnectionOptions): Promise<Connection> {
+  const connection = Connection.lazy(options);
+  try {
+    await connection.ensureConnected();
+    return connection;
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw err;
+  }
+}
+
 export function temporalAddress(config: Config): string {
   return (
     config.temporal.address ?? `${config.env.TEMPORAL_DEV_SERVER_IP}:${config.env.TEMPORAL_DEV_SERVER_PORT}`
@@ -28,7 +44,7 @@ export async function connectClient(
   address = temporalAddress(config),
   options: { connectTimeoutMs?: number } = {},
 ): Promise<Client> {
-  const connection = await Connection.connect({
+  const connection = await openConnection({
     address,
     tls: tlsOptions(config),
     apiKey: config.env.TEMPORAL_API_KEY,

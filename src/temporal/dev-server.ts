@@ -8,11 +8,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type * as TestingPackage from '@temporalio/testing';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { resolveTemporalCli } from './cli-binary';
+import { openConnection } from './connect';
 
 export interface DevServerOptions {
   ip?: string;
@@ -130,16 +131,55 @@ export async function spawnDevServer(
     '--log-level',
     'warn',
   ];
-  const child = spawn(cli.path, args, {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: opts.env ?? process.env,
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
+  const readyBy = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  const first = await startOnce(cli.path, args, opts.env ?? process.env, ip, port, opts.namespace, readyBy);
+  if ('pid' in first) return first;
+  // A Go panic (exit 2) while starting: the CLI's own port picks race other processes (its UI goroutine
+  // panics when the port it checked is taken before it binds). Once more; a second failure is reported.
+  if (first.exitCode === 2) {
+    opts.log?.(`the Temporal dev server panicked while starting (${first.summary}); starting it once more`);
+    const second = await startOnce(
+      cli.path,
+      args,
+      opts.env ?? process.env,
+      ip,
+      port,
+      opts.namespace,
+      readyBy,
+    );
+    if ('pid' in second) return second;
+    throw exitedError(cli.path, second);
+  }
+  throw exitedError(cli.path, first);
+}
+
+interface EarlyExit {
+  /** Its exit code, or the signal that ended it. */
+  exitCode: number | NodeJS.Signals;
+  /** The line that says why (see stderrSummary). */
+  summary: string;
+}
+
+function exitedError(cliPath: string, exit: EarlyExit): Error {
+  return new Error(`the Temporal dev server (${cliPath}) exited with ${exit.exitCode}: ${exit.summary}`);
+}
+
+/** One start: the running server, or how it exited before it answered. */
+async function startOnce(
+  cliPath: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ip: string,
+  port: number,
+  namespace: string | undefined,
+  readyBy: number,
+): Promise<SpawnedDevServer | EarlyExit> {
+  const child = spawn(cliPath, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env });
+  const stderr = new StderrKeeper();
+  child.stderr!.on('data', (d: Buffer) => stderr.add(d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close' comes after 'exit', once stderr has delivered all it was given.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const address = `${ip}:${port}`;
   const stop = async (graceMs = 10_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -158,17 +198,16 @@ export async function spawnDevServer(
     await exited;
     clearTimeout(timer);
   };
-  const until = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(
-        `the Temporal dev server (${cli.path}) exited with ${child.exitCode}: ${stderr.trim()}`,
-      );
-    if (await answers(ip, port, opts.namespace ?? 'default')) break;
-    if (Date.now() > until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await closed;
+      return { exitCode: child.exitCode ?? child.signalCode!, summary: stderrSummary(stderr.text()) };
+    }
+    if (await answers(ip, port, namespace ?? 'default')) break;
+    if (Date.now() > readyBy) {
       await stop(0);
       throw new Error(
-        `the Temporal dev server did not answer on ${address} within the timeout: ${stderr.trim()}`,
+        `the Temporal dev server did not answer on ${address} within the timeout: ${stderrSummary(stderr.text())}`,
       );
     }
     await delay(200);
@@ -176,11 +215,38 @@ export async function spawnDevServer(
   return { address, pid: child.pid!, stop };
 }
 
+/** The first 8 KB of a process's stderr (where a Go panic says why) and the last 4 KB. */
+class StderrKeeper {
+  private head = '';
+  private tail = '';
+  add(chunk: string): void {
+    const room = 8_192 - this.head.length;
+    if (room > 0) this.head += chunk.slice(0, room);
+    if (chunk.length > room) this.tail = (this.tail + chunk.slice(Math.max(room, 0))).slice(-4_096);
+  }
+  text(): string {
+    return this.tail ? `${this.head}\n…\n${this.tail}` : this.head;
+  }
+}
+
+/**
+ * The one line of the dev server's stderr that says why it stopped: a Go panic's or fatal error's first line
+ * (its goroutine trace follows, kilobytes of it), else its last ERROR log line, else its first line.
+ */
+export function stderrSummary(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const panic = lines.find((l) => /^(panic|fatal error): /.test(l));
+  if (panic) return panic;
+  const errorLine = lines.filter((l) => /\blevel=(ERROR|FATAL)\b/.test(l)).at(-1);
+  if (errorLine) return errorLine;
+  return lines.find((l) => l !== '') ?? '(nothing on stderr)';
+}
+
 /** True when the frontend at ip:port serves the namespace with our search attributes registered. */
 async function answers(ip: string, port: number, namespace: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: `${ip}:${port}`, connectTimeout: 1_000 });
+    connection = await openConnection({ address: `${ip}:${port}`, connectTimeout: 1_000 });
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     return ALL_SEARCH_ATTRIBUTES.every((a) => customAttributes && a.name in customAttributes);
   } catch {
