@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the benchmarks: a whole stack (Temporal dev server, Unpod simulator answering at once, the
- * webhook HTTP server, and a worker in a child process so its memory is measured alone), a generator of contact
+ * Shared pieces of the benchmarks: the stack `npm start` starts (src/cli/stack.ts: the Temporal dev server, or
+ * the bench cluster; the Unpod simulator, here answering at once; the HTTP server), with its worker in a child
+ * process instead so that the worker's memory and CPU are measured alone, a generator of contact
  * batches, running one campaign to completion, reading history sizes back, and printing a table.
  * Nothing here depends on node:test; bench/limits.ts and others import `startBenchStack` and `printTable`.
  */
@@ -9,12 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startStack } from '../src/cli/stack';
+import { loadConfig } from '../src/config/config';
 import type { ContactBatch } from '../src/contacts/contact';
 import { startRun, type RunSettings } from '../src/campaign/start-run';
-import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../src/simulator';
-import { startDevServer } from '../src/temporal/dev-server';
+import { freePorts } from '../src/net/free-ports';
+import type { RunningSimulator, SimulatorOptions } from '../src/simulator';
 import {
   DEFAULT_HISTORY_SHARDS,
   startCluster,
@@ -67,14 +68,15 @@ export interface BenchWorker {
 }
 
 export interface BenchStack {
-  env: TestWorkflowEnvironment;
+  /** The Temporal server's address and namespace (a worker of the bench's own connects there). */
+  address: string;
+  namespace: string;
   client: Client;
   taskQueue: string;
   simulator: RunningSimulator;
   /** A client of the simulator (the baseline's, and anyone's who wants to call it directly). */
   unpod: UnpodClient;
   worker: BenchWorker | null;
-  devServerPid: number | null;
   /** CPU seconds the Temporal server used so far: the dev server, or the cluster's services and PostgreSQL. */
   serverCpuSeconds(): number | null;
   close(): Promise<void>;
@@ -94,22 +96,6 @@ export async function stopBenchCluster(): Promise<void> {
   benchCluster = undefined;
   await c.stop();
   c.removeData();
-}
-
-/** The dev server process this one started (a child named `temporal`), for CPU readings. */
-function findDevServerPid(): number | null {
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && comm.startsWith('temporal')) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
 }
 
 /** CPU seconds (user + system) a process has used, from /proc; null off Linux or once it is gone. */
@@ -170,37 +156,23 @@ function startWorkerProcess(cfg: WorkerProcessConfig): Promise<BenchWorker> {
 
 export async function startBenchStack(opts: BenchStackOptions = {}): Promise<BenchStack> {
   const cluster = opts.cluster ? await sharedBenchCluster() : undefined;
-  const env = cluster
-    ? await TestWorkflowEnvironment.createFromExistingServer({
-        address: cluster.address,
-        namespace: cluster.namespace,
-      })
-    : await startDevServer({
-        dbFilename: opts.dbFilename,
-        sqlitePragmas: opts.sqlitePragmas,
-        dynamicConfig: opts.dynamicConfig,
-      });
-  const devServerPid = cluster ? null : findDevServerPid();
-  const serverCpuSeconds = () => {
-    const pids = cluster ? cluster.pids() : devServerPid ? [devServerPid] : [];
-    const readings = pids.map(cpuSeconds).filter((c): c is number => c !== null);
-    return readings.length ? readings.reduce((a, b) => a + b, 0) : null;
-  };
-  // Whatever started is stopped again if a later part fails to start: no server is left behind.
-  const closers: (() => Promise<unknown>)[] = [
-    async () => {
-      await env.teardown();
-      if (opts.removeDbOnClose && opts.dbFilename) {
-        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${opts.dbFilename}${suffix}`, { force: true });
-      }
-    },
-  ];
-  const closeAll = async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  };
-  try {
-    const taskQueue = `bench-${Date.now().toString(36)}`;
-    const simulator = await startSimulator({
+  const taskQueue = `bench-${Date.now().toString(36)}`;
+  const [temporalPort, simulatorPort] = await freePorts(2);
+  // The CLI's configuration from a bench's own environment, not the caller's: none of a user's settings apply.
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: cluster?.address,
+    TEMPORAL_NAMESPACE: cluster?.namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    TEMPORAL_DEV_SERVER_PORT: String(temporalPort),
+    TEMPORAL_DB_FILE: opts.dbFilename ?? '',
+    SIMULATOR_PORT: String(simulatorPort),
+    SIMULATOR_API_KEY: BENCH_API_KEY,
+    HTTP_PORT: '0',
+  });
+  const stack = await startStack(config, () => undefined, {
+    worker: false,
+    devServer: { headless: true, sqlitePragmas: opts.sqlitePragmas, dynamicConfig: opts.dynamicConfig },
+    simulator: {
       speed: opts.simulatorSpeed ?? 1_000_000,
       seed: 11,
       accounts: [
@@ -213,23 +185,35 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
         },
       ],
       ...opts.simulator,
-    });
-    closers.push(() => simulator.close());
-    const http: RunningHttpServer = await startHttpServer({
-      temporal: env.client,
-      taskQueue,
-      host: '127.0.0.1',
-      port: 0,
-    });
-    closers.push(() => http.close());
+    },
+  });
+  const serverCpuSeconds = () => {
+    const pids = cluster ? cluster.pids() : stack.devServerPid ? [stack.devServerPid] : [];
+    const readings = pids.map(cpuSeconds).filter((c): c is number => c !== null);
+    return readings.length ? readings.reduce((a, b) => a + b, 0) : null;
+  };
+  // Whatever started is stopped again if a later part fails to start: no server is left behind.
+  const closers: (() => Promise<unknown>)[] = [
+    async () => {
+      await stack.stop();
+      if (opts.removeDbOnClose && opts.dbFilename) {
+        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${opts.dbFilename}${suffix}`, { force: true });
+      }
+    },
+  ];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const simulator = stack.simulator!;
     const unpod = new UnpodClient({ baseUrl: simulator.url, apiKey: BENCH_API_KEY, connections: 64 });
     closers.push(() => unpod.close());
     const worker =
       opts.worker === false
         ? null
         : await startWorkerProcess({
-            address: env.address,
-            namespace: 'default',
+            address: stack.temporalAddress,
+            namespace: config.temporal.namespace,
             taskQueue,
             unpodUrl: simulator.url,
             unpodApiKey: BENCH_API_KEY,
@@ -238,13 +222,13 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
           });
     if (worker) closers.push(() => worker.stop());
     return {
-      env,
-      client: env.client,
+      address: stack.temporalAddress,
+      namespace: config.temporal.namespace,
+      client: stack.client,
       taskQueue,
       simulator,
       unpod,
       worker,
-      devServerPid,
       serverCpuSeconds,
       close: closeAll,
     };

@@ -10,7 +10,7 @@
  * `--cluster`: on the multi-service server with PostgreSQL (src/temporal/cluster.ts) instead of the dev server;
  * server CPU is then the four services' and PostgreSQL's.
  */
-import { Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { UnpodClient } from '../src/unpod';
 import { floorWorkflow } from './floor-workflow';
 import {
@@ -72,8 +72,10 @@ async function baseline(
 async function floor(stack: BenchStack, n: number, concurrency: number): Promise<{ wallMs: number }> {
   const taskQueue = `${stack.taskQueue}-floor`;
   const t0 = Date.now();
+  const connection = await NativeConnection.connect({ address: stack.address });
   const worker = await Worker.create({
-    connection: stack.env.nativeConnection,
+    connection,
+    namespace: stack.namespace,
     taskQueue,
     workflowsPath: require.resolve('./floor-workflow'),
     activities: {
@@ -84,19 +86,23 @@ async function floor(stack: BenchStack, n: number, concurrency: number): Promise
     maxConcurrentActivityTaskExecutions: concurrency,
   });
   const started = Date.now();
-  await worker.runUntil(
-    mapLimit(
-      Array.from({ length: n }, (_, i) => i),
-      FLOOR_STARTS_AT_ONCE,
-      (i) =>
-        stack.client.workflow.execute(floorWorkflow, {
-          workflowId: `floor-${t0}-${i}`,
-          taskQueue,
-          args: [i],
-        }),
-    ),
-  );
-  return { wallMs: Date.now() - started };
+  try {
+    await worker.runUntil(
+      mapLimit(
+        Array.from({ length: n }, (_, i) => i),
+        FLOOR_STARTS_AT_ONCE,
+        (i) =>
+          stack.client.workflow.execute(floorWorkflow, {
+            workflowId: `floor-${t0}-${i}`,
+            taskQueue,
+            args: [i],
+          }),
+      ),
+    );
+    return { wallMs: Date.now() - started };
+  } finally {
+    await connection.close();
+  }
 }
 
 /** What kind of workflow an id names (workflows/ids.ts). */

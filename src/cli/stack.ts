@@ -3,16 +3,17 @@
  * worker and the HTTP server, in the foreground; Ctrl-C or SIGTERM stops all of it. With TEMPORAL_ADDRESS set it
  * starts no server; with UNPOD_BASE_URL and UNPOD_API_KEY set it starts no simulator.
  */
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { DEFAULTS, embeddedStackConfig, LOCAL_DEV_API_KEY, type Config } from '../config/config';
 import { apiOptionsFromConfig } from '../http/api-v2';
 import { startHttpServer } from '../http/serve';
-import { startSimulator, type RunningSimulator } from '../simulator';
-import { spawnDevServer, startDevServer } from '../temporal/dev-server';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator';
+import { spawnDevServer, startDevServer, type DevServerOptions } from '../temporal/dev-server';
 import { connectClient, connectNative, temporalAddress } from '../temporal/connect';
 import { CallWatcher } from '../unpod/call-watcher';
-import { runWorker } from '../worker/run-worker';
+import { runWorker, type RunningWorker } from '../worker/run-worker';
 import { WorkerStats } from '../worker/stats';
 import { createWorker, unpodClientFromConfig } from '../worker/worker';
 import { clearStackState, writeStackState } from './stack-state';
@@ -25,6 +26,10 @@ export interface RunningStack {
   /** Worker stats (/metrics, /stats), when served. */
   metricsUrl?: string;
   simulator?: RunningSimulator;
+  /** The stack's own Temporal client (closed by `stop`). */
+  client: Client;
+  /** The dev server's pid, when this stack spawned one (the benches read its CPU). */
+  devServerPid?: number;
   /** Stops worker → HTTP server → simulator → Temporal server, each logging "<part> stopped". */
   stop(): Promise<void>;
 }
@@ -32,6 +37,12 @@ export interface RunningStack {
 export interface StackOptions {
   /** Serve the worker's /metrics and /stats on WORKER_METRICS_PORT (npm start; not the demo). */
   workerMetrics?: boolean;
+  /** false: no worker in this process (the benches run theirs in a child process, to measure it alone). */
+  worker?: boolean;
+  /** Over the simulator the configuration describes (the benches: calls that end at once, no limits). */
+  simulator?: Partial<SimulatorOptions>;
+  /** Over the dev server the configuration describes; `headless`: no Web UI. */
+  devServer?: Pick<DevServerOptions, 'dynamicConfig' | 'sqlitePragmas'> & { headless?: boolean };
 }
 
 type Stop = { name: string; run: () => Promise<void> };
@@ -68,24 +79,29 @@ export async function startStack(
   try {
     const e = config.env;
     let devServerLabel: string | undefined;
+    let devServerPid: number | undefined;
     if (!config.temporal.address) {
-      const serverOpts = {
+      const { headless, ...devServer } = options.devServer ?? {};
+      const serverOpts: DevServerOptions = {
         ip: e.TEMPORAL_DEV_SERVER_IP,
         port: e.TEMPORAL_DEV_SERVER_PORT,
-        uiPort: e.TEMPORAL_UI_PORT,
-        dbFilename: e.TEMPORAL_DB_FILE,
+        uiPort: headless ? undefined : e.TEMPORAL_UI_PORT,
+        // Empty: in memory.
+        dbFilename: e.TEMPORAL_DB_FILE || undefined,
         namespace: config.temporal.namespace,
         log,
+        ...devServer,
       };
       // Our own process group (a terminal's Ctrl-C does not reach it); the SDK's download where no CLI is found.
       const spawned = await spawnDevServer(serverOpts);
       if (spawned) {
+        devServerPid = spawned.pid;
         steps.temporal.push({ name: 'Temporal server', run: () => spawned.stop() });
       } else {
         const env: TestWorkflowEnvironment = await startDevServer(serverOpts);
         steps.temporal.push({ name: 'Temporal server', run: () => env.teardown() });
       }
-      devServerLabel = `http://${e.TEMPORAL_DEV_SERVER_IP}:${e.TEMPORAL_UI_PORT}`;
+      if (!headless) devServerLabel = `http://${e.TEMPORAL_DEV_SERVER_IP}:${e.TEMPORAL_UI_PORT}`;
     }
     const address = temporalAddress(config);
 
@@ -104,52 +120,17 @@ export async function startStack(
             concurrency: 10,
           },
         ],
+        ...options.simulator,
       });
       steps.simulator.push({ name: 'simulator', run: () => simulator!.close() });
     }
 
-    const unpod = unpodClientFromConfig(config);
-    const watcher = new CallWatcher(unpod, { log: (msg) => log(`watcher: ${msg}`) });
-    steps.connections.push({ name: '', run: () => unpod.close() });
     const client = await connectClient(config, address);
     steps.connections.push({ name: '', run: () => client.connection.close() });
-    const native = await connectNative(config, address);
-    steps.connections.push({ name: '', run: () => native.close() });
-
-    const stats = new WorkerStats();
-    const graceMs = e.WORKER_SHUTDOWN_GRACE_MS;
-    const worker: Worker = await createWorker({
-      connection: native,
-      client,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      unpod,
-      watcher,
-      landingDelayMs: config.unpod.landingDelayMs,
-      callbackSigningSecret: config.api.callbackSigningSecret,
-      outbound: config.outbound,
-      stats,
-      tuning: {
-        maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
-        maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
-        maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-        shutdownGraceTimeMs: graceMs,
-      },
-    });
-    const running = await runWorker({
-      worker,
-      stats,
-      watcher,
-      graceMs,
-      statsIntervalMs: options.workerMetrics ? e.WORKER_STATS_INTERVAL_MS : 0,
-      metrics: options.workerMetrics
-        ? { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT }
-        : undefined,
-      labels: { task_queue: config.temporal.taskQueue },
-      handleSignals: false,
-      log: (line) => log(`worker: ${line}`),
-    });
-    steps.worker.push({ name: 'worker', run: () => running.drain('stopping') });
+    const running =
+      options.worker === false
+        ? undefined
+        : await startWorkerHere(config, client, address, options, log, steps.worker, steps.connections);
 
     const http = await startHttpServer({
       temporal: client,
@@ -172,14 +153,68 @@ export async function startStack(
       uiUrl: devServerLabel,
       simulatorUrl: simulator?.url,
       httpUrl: http.url,
-      metricsUrl: running.metricsUrl,
+      metricsUrl: running?.metricsUrl,
       simulator,
+      client,
+      devServerPid,
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The worker in this process, on the stack's client; its stops go to `stops`, its connections' to `connections`. */
+async function startWorkerHere(
+  config: Config,
+  client: Client,
+  address: string,
+  options: StackOptions,
+  log: (line: string) => void,
+  stops: Stop[],
+  connections: Stop[],
+): Promise<RunningWorker> {
+  const e = config.env;
+  const unpod = unpodClientFromConfig(config);
+  const watcher = new CallWatcher(unpod, { log: (msg) => log(`watcher: ${msg}`) });
+  connections.push({ name: '', run: () => unpod.close() });
+  const native = await connectNative(config, address);
+  connections.push({ name: '', run: () => native.close() });
+
+  const stats = new WorkerStats();
+  const graceMs = e.WORKER_SHUTDOWN_GRACE_MS;
+  const worker: Worker = await createWorker({
+    connection: native,
+    client,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    unpod,
+    watcher,
+    landingDelayMs: config.unpod.landingDelayMs,
+    callbackSigningSecret: config.api.callbackSigningSecret,
+    outbound: config.outbound,
+    stats,
+    tuning: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      shutdownGraceTimeMs: graceMs,
+    },
+  });
+  const running = await runWorker({
+    worker,
+    stats,
+    watcher,
+    graceMs,
+    statsIntervalMs: options.workerMetrics ? e.WORKER_STATS_INTERVAL_MS : 0,
+    metrics: options.workerMetrics ? { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT } : undefined,
+    labels: { task_queue: config.temporal.taskQueue },
+    handleSignals: false,
+    log: (line) => log(`worker: ${line}`),
+  });
+  stops.push({ name: 'worker', run: () => running.drain('stopping') });
+  return running;
 }
 
 export function describeStack(s: RunningStack, config: Config): string {
