@@ -7,20 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress, listTasks, tasksQuery, toExportRow } from '../src/campaign/run-queries';
 import { startRun } from '../src/campaign/start-run';
-import { cancelSignal, pauseSignal, resumeSignal, type CampaignProgress } from '../workflows/definitions';
+import { cancelSignal, pauseSignal, resumeSignal } from '../workflows/definitions';
 import { campaignWorkflowId } from '../workflows/ids';
-import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
-
-async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 60_000): Promise<CampaignProgress> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline)
-      throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
-    await delay(200);
-  }
-}
+import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack, waitForEnd } from './helpers/stack';
 
 /** +1 415 555 01NN: the simulator decides the outcome by NN (src/simulator rule table). */
 const num = (nn: string, block = '01') => `+1415555${block}${nn}`;

@@ -14,9 +14,9 @@ import { pausedReasonOf } from '../src/http/api-feed';
 import { planFit } from '../src/http/run-plan';
 import { pausedInWords, webLink } from '../web/src/format';
 import type { CampaignProgress } from '../workflows/definitions';
-import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import type { RunningHttpServer } from '../src/http/serve';
 import { DEFAULT_LIMITS } from '../workflows/limiter-core';
-import { contact, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
+import { contact, FAST_POLICY, startStackHttp, startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -80,11 +80,7 @@ describe('console API routes', { timeout: 240_000 }, () => {
 
   before(async () => {
     stack = await startTestStack();
-    server = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    server = await startStackHttp(stack, {
       api: {
         keys: [
           { key: KEY_A, space: SPACE_A, user: 'alice', account: `acct_${stack.taskQueue}` },

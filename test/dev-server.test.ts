@@ -117,7 +117,15 @@ describe('the dev server dying while it starts', { timeout: 120_000 }, () => {
     }
   });
 
-  it('stderrSummary: a fatal error line; else the first line', () => {
+  it('stderrSummary: the ERROR before a panic and the panic; a fatal error line; else the first line', () => {
+    assert.equal(
+      stderrSummary(
+        'time=… level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:7233: bind: address already in use"\n' +
+          'panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV]\n\ngoroutine 1',
+      ),
+      'time=… level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:7233: bind: address already in use"; ' +
+        'then panic: runtime error: invalid memory address or nil pointer dereference',
+    );
     assert.equal(
       stderrSummary('x\nfatal error: concurrent map writes\n\ngoroutine 7'),
       'fatal error: concurrent map writes',

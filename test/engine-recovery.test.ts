@@ -21,20 +21,16 @@ import {
   pauseSignal,
   resumeSignal,
   taskStatusQuery,
-  type CampaignProgress,
 } from '../workflows/definitions';
 import { startDevServer } from '../src/temporal/dev-server';
-import { contact, dayLimitedSimulator, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
-
-async function waitForEnd(stack: TestStack, runId: string, timeoutMs: number): Promise<CampaignProgress> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${JSON.stringify(p)}`);
-    await delay(100);
-  }
-}
+import {
+  contact,
+  dayLimitedSimulator,
+  FAST_POLICY,
+  startTestStack,
+  type TestStack,
+  waitForEnd,
+} from './helpers/stack';
 
 describe('tasks per day, counted on each day a task dials', () => {
   let stack: TestStack;

@@ -10,13 +10,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { parse } from 'csv-parse/sync';
-import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import type { RunningHttpServer } from '../src/http/serve';
 import { buildHttpServer } from '../src/http/server';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';
 import { verifyWebhookSignature } from '../src/unpod/webhook-signature';
 import { createWorker, workflowBundle } from '../src/worker/worker';
 import { callbackSecretFor } from '../activities/callbacks';
-import { LOOPBACK_ALLOWED, startTestStack, type TestStack } from './helpers/stack';
+import { LOOPBACK_ALLOWED, startStackHttp, startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -219,11 +219,7 @@ describe('HTTP API v2', () => {
       outbound: LOOPBACK_ALLOWED,
     });
     running = worker.run();
-    api = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    api = await startStackHttp(stack, {
       api: {
         keys: [
           { key: KEY_A, space: 'space_a', user: 'alice' },

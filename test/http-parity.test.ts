@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import type { RunningHttpServer } from '../src/http/serve';
 import { runStateOf } from '../src/campaign/run-queries';
-import { startTestStack, type TestStack } from './helpers/stack';
+import { startStackHttp, startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -46,11 +46,7 @@ describe('HTTP API: the CLI’s run options, and one mapping of run states', () 
 
   before(async () => {
     stack = await startTestStack();
-    api = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    api = await startStackHttp(stack, {
       ops: { public: true },
       api: {
         keys: [{ key: KEY, space: 'space_p', user: 'pat' }],

@@ -5,27 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { getProgress } from '../src/campaign/run-queries';
 import { limiterState, setLimits } from '../src/campaign/limits';
-import type { CampaignProgress } from '../workflows/definitions';
 import { callTaskWorkflowId } from '../workflows/ids';
-import { contact, dayLimitedSimulator, FAST_POLICY, startTestStack, type TestStack } from './helpers/stack';
-
-async function waitForEnd(
-  stack: TestStack,
-  runId: string,
-  timeoutMs = 60_000,
-  onTick?: (p: CampaignProgress) => void,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    onTick?.(p);
-    if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${JSON.stringify(p)}`);
-    await delay(100);
-  }
-}
+import {
+  contact,
+  dayLimitedSimulator,
+  FAST_POLICY,
+  startTestStack,
+  type TestStack,
+  waitForEnd,
+} from './helpers/stack';
 
 const answered = (block: number, n: number) =>
   Array.from({ length: n }, (_, i) =>

@@ -12,9 +12,9 @@ import { parse } from 'csv-parse/sync';
 import { exportCommand } from '../src/cli/run-commands';
 import { getProgress } from '../src/campaign/run-queries';
 import { Client } from '@temporalio/client';
-import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
+import type { RunningHttpServer } from '../src/http/serve';
 import { buildHttpServer } from '../src/http/server';
-import { contact, startTestStack, type TestStack } from './helpers/stack';
+import { contact, startStackHttp, startTestStack, type TestStack } from './helpers/stack';
 
 const KEY = 'key_export_0123456789';
 const EVIL = [
@@ -31,11 +31,7 @@ describe('CSV exports neutralise formula cells', () => {
 
   before(async () => {
     stack = await startTestStack();
-    api = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    api = await startStackHttp(stack, {
       api: {
         keys: [{ key: KEY, space: 'space_test', user: 'u' }],
         defaultAccount: 'acct_x',

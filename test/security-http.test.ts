@@ -15,7 +15,7 @@ import { startHttpServer, type RunningHttpServer } from '../src/http/serve';
 import { buildHttpServer } from '../src/http/server';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../src/unpod/paths';
 import { verifyWebhookSignature } from '../src/unpod/webhook-signature';
-import { contact, LOOPBACK_ALLOWED, startTestStack, type TestStack } from './helpers/stack';
+import { contact, LOOPBACK_ALLOWED, startStackHttp, startTestStack, type TestStack } from './helpers/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -143,11 +143,7 @@ describe('hostile input', () => {
 
   before(async () => {
     stack = await startTestStack();
-    api = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    api = await startStackHttp(stack, {
       ops: { key: OPS_KEY },
       api: {
         keys: [

@@ -11,21 +11,9 @@ import { ingestContacts } from '../src/contacts';
 import { startRunFromList } from '../src/campaign/start-from-list';
 import { newRunId, type RunSettings } from '../src/campaign/start-run';
 import { retryRun } from '../src/campaign/run-control';
-import { getProgress } from '../src/campaign/run-queries';
 import { batchContentsQuery } from '../workflows/definitions';
 import { contactBatchWorkflowId } from '../workflows/ids';
-import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack } from './helpers/stack';
-
-async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    if (p.state === 'completed' || p.state === 'canceled') return;
-    if (Date.now() > deadline)
-      throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
-    await delay(200);
-  }
-}
+import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack, waitForEnd } from './helpers/stack';
 
 describe('one path from a list to a run', { timeout: 180_000 }, () => {
   let stack: TestStack;

@@ -5,21 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { getProgress, listTasks } from '../src/campaign/run-queries';
+import { listTasks } from '../src/campaign/run-queries';
 import { cancelSignal, taskStatusQuery } from '../workflows/definitions';
 import { nextWindowOpening, type CallingWindow } from '../workflows/calling-window';
 import { callTaskWorkflowId, campaignWorkflowId } from '../workflows/ids';
-import { contact, startTestStack, type TestStack } from './helpers/stack';
-
-async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${JSON.stringify(p)}`);
-    await delay(100);
-  }
-}
+import { contact, startTestStack, type TestStack, waitForEnd } from './helpers/stack';
 
 describe('timing', () => {
   let stack: TestStack;
@@ -32,7 +22,7 @@ describe('timing', () => {
     const callAt = new Date(Date.now() + 2_500).toISOString();
     const c = contact('+14155557101', 2, { callAt });
     const runId = await stack.run([c]);
-    const p = await waitForEnd(stack, runId);
+    const p = await waitForEnd(stack, runId, 30_000);
     assert.equal(p.counts.completed, 1);
     const dial = stack.simulator.ledger().dials.find((d) => d.to_number === c.phone)!;
     assert.ok(Date.parse(dial.created_at) >= Date.parse(callAt), `${dial.created_at} >= ${callAt}`);
@@ -41,7 +31,7 @@ describe('timing', () => {
   it('skips a contact whose call time had passed when the run started, when told to', async () => {
     const past = contact('+14155557102', 2, { callAt: new Date(Date.now() - 60_000).toISOString() });
     const runId = await stack.run([past], { pastCallAt: 'skip' });
-    const p = await waitForEnd(stack, runId);
+    const p = await waitForEnd(stack, runId, 30_000);
     assert.equal(p.counts.skipped, 1);
     const [t] = await listTasks(stack.env.client, runId);
     assert.match(t!.reason ?? '', /had already passed/);
@@ -51,14 +41,14 @@ describe('timing', () => {
   it('calls a past call time at once by default', async () => {
     const past = contact('+14155557103', 2, { callAt: new Date(Date.now() - 60_000).toISOString() });
     const runId = await stack.run([past]);
-    const p = await waitForEnd(stack, runId);
+    const p = await waitForEnd(stack, runId, 30_000);
     assert.equal(p.counts.completed, 1);
   });
 
   it('ends a task not reached by the deadline as expired, with the reason', async () => {
     const late = contact('+14155557104', 2, { callAt: new Date(Date.now() + 60_000).toISOString() });
     const runId = await stack.run([late], { deadline: new Date(Date.now() + 1_000).toISOString() });
-    const p = await waitForEnd(stack, runId);
+    const p = await waitForEnd(stack, runId, 30_000);
     assert.equal(p.counts.expired, 1);
     const [t] = await listTasks(stack.env.client, runId);
     assert.equal(t!.status, 'expired');
@@ -106,7 +96,7 @@ describe('timing', () => {
     await stack.env.client.workflow
       .getHandle(campaignWorkflowId(runId))
       .signal(cancelSignal, { hangup: false });
-    const p = await waitForEnd(stack, runId);
+    const p = await waitForEnd(stack, runId, 30_000);
     assert.equal(p.counts.canceled, 1);
   });
 });

@@ -7,23 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NativeConnection } from '@temporalio/worker';
-import { getProgress } from '../src/campaign/run-queries';
 import { UnpodClient } from '../src/unpod';
 import { runWorker, type RunningWorker } from '../src/worker/run-worker';
 import { WorkerStats, type RunnerStats } from '../src/worker/stats';
 import { createWorker, workflowBundle } from '../src/worker/worker';
-import type { CampaignProgress } from '../workflows/definitions';
-import { contact, startTestStack, type TestStack } from './helpers/stack';
-
-async function waitForEnd(stack: TestStack, runId: string, timeoutMs = 90_000): Promise<CampaignProgress> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await getProgress(stack.env.client, runId);
-    if (p.state === 'completed' || p.state === 'canceled') return p;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${JSON.stringify(p)}`);
-    await delay(200);
-  }
-}
+import { contact, startTestStack, type TestStack, waitForEnd } from './helpers/stack';
 
 async function until(what: string, fn: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -90,7 +78,7 @@ async function startWorker(
 
 /** The run completes with all `n` contacts, each dialed once, with no duplicate dial in the ledger. */
 async function completesDialingEachOnce(stack: TestStack, runId: string, n: number): Promise<void> {
-  const p = await waitForEnd(stack, runId);
+  const p = await waitForEnd(stack, runId, 90_000);
   assert.equal(p.counts.completed, n);
   const dials = stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
   assert.equal(dials.length, n, 'each contact dialed once');
@@ -115,7 +103,7 @@ describe('workers', () => {
       for (const n of ['w1', 'w2', 'w3']) workers.push(await startWorker(stack, n, { slots: 4 }));
       const contacts = answered(1, 40);
       const runId = await stack.run(contacts, { window: 40 });
-      const p = await waitForEnd(stack, runId);
+      const p = await waitForEnd(stack, runId, 90_000);
       assert.equal(p.counts.completed, 40);
       assert.equal(p.counts.pending + p.counts.ringing + p.counts.active, 0);
 

@@ -230,16 +230,18 @@ class StderrKeeper {
 }
 
 /**
- * The one line of the dev server's stderr that says why it stopped: a Go panic's or fatal error's first line
- * (its goroutine trace follows, kilobytes of it), else its last ERROR log line, else its first line.
+ * The line of the dev server's stderr that says why it stopped: its last ERROR log line before a Go panic or
+ * fatal error, then that panic's first line (its goroutine trace follows, kilobytes of it). A port taken while
+ * it starts is logged as an ERROR and then panics in its shutdown (temporalio/cli#543): the ERROR says why.
+ * Else its last ERROR line, else its first line.
  */
 export function stderrSummary(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim());
-  const panic = lines.find((l) => /^(panic|fatal error): /.test(l));
-  if (panic) return panic;
-  const errorLine = lines.filter((l) => /\blevel=(ERROR|FATAL)\b/.test(l)).at(-1);
-  if (errorLine) return errorLine;
-  return lines.find((l) => l !== '') ?? '(nothing on stderr)';
+  const panicAt = lines.findIndex((l) => /^(panic|fatal error): /.test(l));
+  const isError = (l: string) => /\blevel=(ERROR|FATAL)\b/.test(l);
+  const errorLine = (panicAt >= 0 ? lines.slice(0, panicAt) : lines).filter(isError).at(-1);
+  if (panicAt >= 0) return errorLine ? `${errorLine}; then ${lines[panicAt]}` : lines[panicAt]!;
+  return errorLine ?? lines.find((l) => l !== '') ?? '(nothing on stderr)';
 }
 
 /** True when the frontend at ip:port serves the namespace with our search attributes registered. */

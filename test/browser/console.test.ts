@@ -14,8 +14,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startHttpServer, type RunningHttpServer } from '../../src/http/serve';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import type { RunningHttpServer } from '../../src/http/serve';
+import { startStackHttp, startTestStack, type TestStack } from '../helpers/stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const KEY = 'console-test-key-0123456789';
@@ -100,11 +100,7 @@ describe('web console in chromium', { skip, timeout: 600_000 }, () => {
 
   before(async () => {
     stack = await startTestStack();
-    server = await startHttpServer({
-      temporal: stack.env.client,
-      taskQueue: stack.taskQueue,
-      host: '127.0.0.1',
-      port: 0,
+    server = await startStackHttp(stack, {
       api: {
         keys: [{ key: KEY, space: SPACE, user: 'console-tester' }],
         defaultAccount: `acct_${stack.taskQueue}`,

@@ -2,17 +2,53 @@
  * A whole test stack on one real Temporal dev server: the Unpod simulator (port 0), the HTTP server receiving its
  * webhooks (port 0), the Unpod client and a real worker on a fresh task queue.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import type { Contact, ContactBatch, SkippedContact } from '../../src/contacts/contact';
-import { startHttpServer } from '../../src/http/serve';
+import { startHttpServer, type RunningHttpServer } from '../../src/http/serve';
+import type { HttpServerDeps } from '../../src/http/server';
+import { getProgress } from '../../src/campaign/run-queries';
 import { startRun, type RunSettings } from '../../src/campaign/start-run';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { UnpodClient } from '../../src/unpod';
 import { CallWatcher } from '../../src/unpod/call-watcher';
 import { createWorker, workflowBundle } from '../../src/worker/worker';
+import type { CampaignProgress } from '../../workflows/definitions';
 import { DEFAULT_POLICY, type CampaignPolicy } from '../../workflows/policy';
 import { testEnv, uniqueTaskQueue } from './temporal';
+
+/** An HTTP server on the stack's Temporal and task queue, on a free loopback port; `deps` adds keys, ops, … */
+export function startStackHttp(
+  stack: Pick<TestStack, 'env' | 'taskQueue'>,
+  deps: Omit<HttpServerDeps, 'temporal' | 'taskQueue'> = {},
+): Promise<RunningHttpServer> {
+  return startHttpServer({
+    temporal: stack.env.client,
+    taskQueue: stack.taskQueue,
+    host: '127.0.0.1',
+    port: 0,
+    ...deps,
+  });
+}
+
+/** Polls the run's progress until it is completed or canceled; throws with the last progress after `timeoutMs`. */
+export async function waitForEnd(
+  stack: Pick<TestStack, 'env'>,
+  runId: string,
+  timeoutMs = 60_000,
+  onTick?: (p: CampaignProgress) => void,
+): Promise<CampaignProgress> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await getProgress(stack.env.client, runId);
+    onTick?.(p);
+    if (p.state === 'completed' || p.state === 'canceled') return p;
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} did not end in ${timeoutMs} ms: ${JSON.stringify(p)}`);
+    await delay(100);
+  }
+}
 
 /** Signs the simulated agents' call_end push when a test turns it on (StackOptions.agentPush). */
 export const AGENT_PUSH_SECRET = 'push_test_secret_0123456789abcdef';
