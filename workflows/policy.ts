@@ -5,6 +5,10 @@
 
 export type Outcome = 'completed' | 'no_answer' | 'voicemail' | 'permanent' | 'failure';
 
+/**
+ * Every end reason we know of, and its outcome: the ten of Unpod's call-lifecycle page (LiveKit CallEndReason
+ * codes), then those seen in Unpod's own material. Unpod says this is "not the full set".
+ */
 export const OUTCOME_BY_END_REASON: Readonly<Record<string, Outcome>> = {
   USER_HUNG_UP_IN_CALL: 'completed',
   AGENT_HUNG_UP_SILENCE_DETECTED: 'completed',

@@ -5,6 +5,9 @@
  * terminal `connected / notConnected / failed` ("older servers: completed / not_connected"). Anything else —
  * the SDK's synthetic `hangup_requested`, the list filter's `in_flight`, a status added later — is read as
  * still in progress, never as a parse error.
+ *
+ * End reasons: the documented ones and how each is retried are one table, OUTCOME_BY_END_REASON in
+ * workflows/policy.ts; any other string is kept and read as a generic failure.
  */
 import { normalizeReason } from '../../workflows/policy';
 
@@ -39,26 +42,6 @@ export function isTerminalState(state: CallState): boolean {
   return state === 'completed' || state === 'failed';
 }
 
-/**
- * End reasons: the ten of the call-lifecycle page (LiveKit CallEndReason codes) and those seen in Unpod's own
- * material (session.end(), call logs, task outputs). "Not the full set": every schema accepts any string.
- */
-export const END_REASONS = [
-  'USER_HUNG_UP_IN_CALL',
-  'USER_DID_NOT_PICK_UP',
-  'USER_HUNG_UP_RINGING',
-  'AGENT_HUNG_UP_SILENCE_DETECTED',
-  'AGENT_HUNG_UP_VOICEMAIL_DETECTED',
-  'VOICEMAIL_DETECTED_PRECONNECT',
-  'MAX_DURATION_REACHED',
-  'IDLE_TIMEOUT',
-  'SIP_FAILED_WRONG_NUMBER',
-  'SIP_FAILED_NUMBER_BLOCKED',
-  'AGENT_END_CALL',
-  'CALLER_HANGUP',
-  'CUSTOMER_ENDED_CALL',
-  'NO_ANSWER',
-] as const;
 /** `agent_end_call`, `customer-ended-call`, `No Answer` → AGENT_END_CALL, CUSTOMER_ENDED_CALL, NO_ANSWER. */
 export function normalizeEndReason(reason: string | null | undefined): string | null {
   if (reason === null || reason === undefined) return null;
