@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getProgress, listTasks, tasksQuery, toExportRow } from '../src/campaign/run-queries';
-import { startRun } from '../src/campaign/start-run';
+import { deliverBatches, startRun } from '../src/campaign/start-run';
 import { cancelSignal, pauseSignal, resumeSignal } from '../workflows/definitions';
 import { campaignWorkflowId } from '../workflows/ids';
 import { contact, FAST_POLICY, startTestStack, UNLIMITED, type TestStack, waitForEnd } from './helpers/stack';
@@ -245,6 +245,32 @@ describe('campaign engine', () => {
     const p = await getProgress(stack.env.client, runId);
     assert.equal(p.state, 'completed');
     assert.equal(p.counts.completed, 2);
+  });
+
+  it('a repeated start that saw the run still running, and meets it ended while it delivers, delivers nothing and fails not', async () => {
+    // The window CI met on the cluster: the run's progress said completed, describe still said RUNNING, and by
+    // the time the batch was announced the run had closed ("workflow execution already completed").
+    const contacts = [contact('+14155558010', 2)];
+    const runId = await stack.run(contacts);
+    await waitForEnd(stack, runId);
+    const handle = stack.env.client.workflow.getHandle(campaignWorkflowId(runId));
+    for (let i = 0; i < 100 && (await handle.describe()).status.name === 'RUNNING'; i++) await delay(100);
+    let read = 0;
+    const delivered = await deliverBatches(
+      stack.env.client,
+      stack.taskQueue,
+      runId,
+      (async function* () {
+        for (const batchNo of [1, 2]) {
+          read++;
+          yield { batchNo, contacts, skipped: [] };
+        }
+      })(),
+      { repeated: true },
+    );
+    assert.deepEqual(delivered, { batches: 0, contacts: 0 });
+    assert.equal(read, 2, 'the list is read to its end');
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
   });
 });
 

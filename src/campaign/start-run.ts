@@ -4,7 +4,7 @@
  * the same runId after a crash: every step is idempotent, and a run that has ended is not started again.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ContactBatch } from '../contacts/contact';
 import { executeUpdateRetrying } from '../temporal/update';
 import {
@@ -52,7 +52,7 @@ export async function startCampaign(
   client: Client,
   taskQueue: string,
   settings: RunSettings,
-): Promise<{ runId: string; ended: boolean }> {
+): Promise<{ runId: string; ended: boolean; repeated: boolean }> {
   const runId = settings.runId ?? newRunId();
   const input: CampaignInput = { ...settings, runId, createdAt: new Date().toISOString() };
   const started = await startOnce(() =>
@@ -70,21 +70,39 @@ export async function startCampaign(
       ],
     }),
   );
-  if (started) return { runId, ended: false };
+  if (started) return { runId, ended: false, repeated: false };
   const { status } = await client.workflow.getHandle(campaignWorkflowId(runId)).describe();
-  return { runId, ended: status.name !== 'RUNNING' };
+  return { runId, ended: status.name !== 'RUNNING', repeated: true };
 }
 
+/**
+ * `repeated`: the campaign was started before (a start repeated after a crash, or after the run's end). Such a
+ * run may end while this delivers (its input was closed by the first start): then nothing more goes to it, the
+ * list is still read to its end, and this delivered nothing.
+ */
 export async function deliverBatches(
   client: Client,
   taskQueue: string,
   runId: string,
   batches: AsyncIterable<ContactBatch>,
+  o: { repeated?: boolean } = {},
 ): Promise<{ batches: number; contacts: number }> {
   const campaign = client.workflow.getHandle(campaignWorkflowId(runId));
   let count = 0;
   let contacts = 0;
+  let ended = false;
+  const announce = async (send: () => Promise<unknown>) => {
+    try {
+      await send();
+    } catch (err) {
+      if (!o.repeated || !(err instanceof WorkflowNotFoundError)) throw err;
+      const { status } = await campaign.describe();
+      if (status.name === 'RUNNING' || status.name === 'CONTINUED_AS_NEW') throw err;
+      ended = true;
+    }
+  };
   for await (const batch of batches) {
+    if (ended) continue;
     await startOnce(() =>
       client.workflow.start(contactBatchWorkflow, {
         workflowId: contactBatchWorkflowId(runId, batch.batchNo),
@@ -94,14 +112,18 @@ export async function deliverBatches(
         typedSearchAttributes: [{ key: CampaignRunId, value: runId }],
       }),
     );
-    await executeUpdateRetrying(campaign, addBatchUpdate, [
-      { batchNo: batch.batchNo, contacts: batch.contacts.length, skipped: batch.skipped.length },
-    ]);
+    await announce(() =>
+      executeUpdateRetrying(campaign, addBatchUpdate, [
+        { batchNo: batch.batchNo, contacts: batch.contacts.length, skipped: batch.skipped.length },
+      ]),
+    );
+    if (ended) continue;
     count = Math.max(count, batch.batchNo);
     contacts += batch.contacts.length + batch.skipped.length;
   }
-  await executeUpdateRetrying(campaign, closeInputUpdate, [{ totalBatches: count }]);
-  return { batches: count, contacts };
+  if (!ended)
+    await announce(() => executeUpdateRetrying(campaign, closeInputUpdate, [{ totalBatches: count }]));
+  return ended ? { batches: 0, contacts: 0 } : { batches: count, contacts };
 }
 
 export async function startRun(
@@ -110,12 +132,12 @@ export async function startRun(
   settings: RunSettings,
   batches: AsyncIterable<ContactBatch>,
 ): Promise<StartedRun> {
-  const { runId, ended } = await startCampaign(client, taskQueue, settings);
+  const { runId, ended, repeated } = await startCampaign(client, taskQueue, settings);
   if (ended) {
     // Nothing goes to it, but the list is read to its end all the same: its reader's summary waits for that.
     for await (const batch of batches) void batch;
     return { runId, workflowId: campaignWorkflowId(runId), batches: 0, contacts: 0 };
   }
-  const delivered = await deliverBatches(client, taskQueue, runId, batches);
+  const delivered = await deliverBatches(client, taskQueue, runId, batches, { repeated });
   return { runId, workflowId: campaignWorkflowId(runId), ...delivered };
 }
