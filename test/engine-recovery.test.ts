@@ -34,7 +34,9 @@ import {
 
 describe('tasks per day, counted on each day a task dials', () => {
   let stack: TestStack;
-  const DAY = 3_000;
+  // Long enough that a retry due a day after its first call lands well inside the next day, however slowly the
+  // run starts and a freed share comes back (about 2 s on a loaded machine).
+  const DAY = 6_000;
   before(async () => {
     stack = await startTestStack(dayLimitedSimulator(DAY, 1));
   });
@@ -43,20 +45,21 @@ describe('tasks per day, counted on each day a task dials', () => {
   it('a retry dialed on the next day counts toward that day: one task a day, never two (no 429 from Unpod)', async () => {
     await delay(DAY - (Date.now() % DAY) + 50); // at the start of a day
     const dayOne = Date.now() - (Date.now() % DAY);
-    const retried = contact('+14155571001', 2); // no answer on day 1, its retry due early on day 2
+    const retried = contact('+14155571001', 2); // no answer on day 1, its retry due a day later, on day 2
     stack.simulator.script(retried.phone, [
       { endReason: 'NO_ANSWER', ringMs: 50, talkMs: 0 },
       { endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 },
     ]);
-    // Due later on day 1, when the day is spent: it goes first thing on day 2.
-    const other = contact('+14155571002', 3, { callAt: new Date(dayOne + 1_000).toISOString() });
+    // Due first thing on day 2 too. Only one of the two may dial that day; the other waits for day 3. (A task
+    // counted once for ever would let the retry dial on day 2 beside it: two tasks that day.)
+    const other = contact('+14155571002', 3, { callAt: new Date(dayOne + DAY + 100).toISOString() });
     stack.simulator.script(other.phone, [{ endReason: 'USER_HUNG_UP_IN_CALL', ringMs: 50, talkMs: 100 }]);
     const runId = await stack.run([retried, other], {
       limits: { tasksPerDay: 1, dayMs: DAY, callsPerMinute: 10_000, concurrency: 100 },
-      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: Math.round(DAY * 1.1) } },
+      policy: { ...FAST_POLICY, noAnswer: { maxRetries: 1, delayMs: DAY } },
       window: 2,
     });
-    const p = await waitForEnd(stack, runId, 30_000);
+    const p = await waitForEnd(stack, runId, 60_000);
     assert.equal(p.counts.completed, 2);
     const ledger = stack.simulator.ledger();
     assert.deepEqual(ledger.violations, [], 'Unpod never had to refuse a task for the day');
@@ -70,6 +73,8 @@ describe('tasks per day, counted on each day a task dials', () => {
       JSON.stringify([...tasksPerDay]),
     );
     assert.equal(ledger.dials.length, 3);
+    // Each of the three dials on a day of its own: the retry is counted again on the day it dials.
+    assert.equal(tasksPerDay.size, 3, JSON.stringify([...tasksPerDay]));
   });
 });
 
