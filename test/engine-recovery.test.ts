@@ -110,14 +110,18 @@ describe('the account limiter can be lost', () => {
     });
     const runId = await stack.run(contacts, { window: 8 });
     for (let i = 0; i < 200 && stack.simulator.ledger().dials.length < 2; i++) await delay(50);
-    await stack.env.client.workflow
-      .getHandle(limiterWorkflowId(account))
-      .terminate('test: the limiter is lost');
+    const lost = stack.env.client.workflow.getHandle(limiterWorkflowId(account));
+    const lostRunId = (await lost.describe()).runId;
+    await lost.terminate('test: the limiter is lost');
     const p = await waitForEnd(stack, runId, 90_000);
     assert.equal(p.counts.completed, 8, 'every contact called');
     assert.deepEqual(stack.simulator.ledger().violations, [], 'never more than 2 calls at once');
+    // The run started a new one (a terminated limiter still answers from its last state: not enough).
+    const now = await stack.env.client.workflow.getHandle(limiterWorkflowId(account)).describe();
+    assert.equal(now.status.name, 'RUNNING', 'a new limiter runs');
+    assert.notEqual(now.runId, lostRunId, 'a new limiter runs');
     const view = await limiterState(stack.env.client, account);
-    assert.ok(view, 'a new limiter runs');
+    assert.ok(view);
     assert.equal(view.limits.concurrency, 2, 'the limits set live, not the defaults');
     assert.equal(view.limits.tasksPerDay, null);
   });
