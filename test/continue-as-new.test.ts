@@ -11,6 +11,7 @@ import { getProgress } from '../src/campaign/run-queries';
 import { setLimits } from '../src/campaign/limits';
 import {
   campaignLimitSettingsSignal,
+  cancelSignal,
   pauseSignal,
   permitSignals,
   resumeSignal,
@@ -93,6 +94,37 @@ describe('continue-as-new under live updates', () => {
       assert.equal(p.state, 'completed', `trial ${trial}: ${JSON.stringify(p.counts)}`);
       assert.equal(p.counts.completed, 30);
     }
+  });
+
+  it('a cancel told to 150 open tasks in chunks of 100 while the campaign continues as new: every one is told, hangs up, ends canceled', async () => {
+    // The first chunk's signals alone exceed the server's 60 events: the campaign continues as new between
+    // chunks, and the tasks not yet told must be told by the next run.
+    const n = 150;
+    const stuck = (i: number) => `+1415${String(80_000 + i).padStart(5, '0')}98`; // never end until hung up
+    const contacts = Array.from({ length: n }, (_, i) => contact(stuck(i), i + 2));
+    const runId = await stack.run(contacts, { window: n });
+    const dials = () => stack.simulator.ledger().dials.filter((d) => d.task_workflow_id?.includes(runId));
+    for (let i = 0; i < 600 && dials().length < n; i++) await delay(100);
+    assert.equal(dials().length, n, 'every call is live before the cancel');
+    const before = (await getProgress(stack.env.client, runId)).continuedAsNew;
+    await stack.env.client.workflow
+      .getHandle(campaignWorkflowId(runId))
+      .signal(cancelSignal, { hangup: true });
+    const deadline = Date.now() + 90_000;
+    let p = await getProgress(stack.env.client, runId);
+    while (p.state !== 'canceled' && Date.now() < deadline) {
+      await delay(250);
+      p = await getProgress(stack.env.client, runId);
+    }
+    assert.equal(p.state, 'canceled', JSON.stringify(p.counts));
+    assert.equal(p.counts.canceled, n, JSON.stringify(p.counts));
+    assert.ok(p.continuedAsNew > before, 'the campaign continued as new while it told them');
+    assert.equal(dials().length, n, 'nothing dialed after the cancel');
+    assert.deepEqual(
+      dials().filter((d) => d.end_reason !== 'HANGUP_REQUESTED'),
+      [],
+      'every call hung up',
+    );
   });
 
   it('changes the limits of a limiter that keeps continuing as new', async () => {
