@@ -94,6 +94,24 @@ describe('a campaign grants permits from its share', () => {
     assert.equal(grant(p, req(4), T0 + 2, 2), null, 'the run cap binds too');
   });
 
+  it('takes a slot back a lease after the dial, not after the grant: a create that lands late keeps its slot', () => {
+    const lease = 5 * 60_000;
+    const p = pool({ slots: 1, rate: 100 });
+    const g = grant(p, req(1), T0, null)!;
+    dialed(p, g.id, T0 + 50_000); // the create was retried: it landed 50 s after the grant, before its dialBy
+    prune(p, T0 + lease + 1, lease);
+    assert.equal(grant(p, req(2), T0 + lease + 1, null), null, 'a lease after the grant the call may be live');
+    prune(p, T0 + 50_000 + lease + 1, lease);
+    assert.ok(grant(p, req(3), T0 + 50_000 + lease + 1, null), 'a lease after the dial the slot is free');
+    // Never reported dialed: counted from its dialBy, the latest the dial can have been.
+    const q = pool({ slots: 1, rate: 100 });
+    const h = grant(q, req(1), T0, null)!;
+    prune(q, h.dialBy + lease - 1, lease);
+    assert.equal(grant(q, req(2), h.dialBy + lease - 1, null), null);
+    prune(q, h.dialBy + lease, lease);
+    assert.ok(grant(q, req(3), h.dialBy + lease, null));
+  });
+
   it('counts a task once on each day it dials on: a retry on a later day counts again (tasks/day)', () => {
     const day = 10_000;
     const p = pool({ limits: { tasksPerDay: 1, dayMs: day }, rate: 100 });
