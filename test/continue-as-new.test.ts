@@ -69,7 +69,7 @@ describe('continue-as-new under live updates', () => {
     assert.equal(ledger.duplicates.length, 0);
   });
 
-  it('pause then resume while the campaign continues as new: every open task is told both, none stays paused', async () => {
+  it('pause then resume while the campaign continues as new: nothing is dialed while paused, and every contact is called after the resume', async () => {
     // Each trial: 30 open tasks (window 30) on a campaign that continues as new every few events, paused and
     // resumed at once. Before, the signals were sent from the handlers without being awaited, and a
     // continue-as-new right after dropped some: those tasks never paused, or stayed paused for good.
