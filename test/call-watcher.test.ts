@@ -15,6 +15,9 @@ import { CallWatcher } from '../src/unpod/call-watcher';
 const calls = new Map<string, string>();
 const requests: string[] = [];
 let listFails = 0;
+/** How long the list takes to answer (ms), and when each list request arrived. */
+let listDelayMs = 0;
+const listTimes: number[] = [];
 /** Leave these out of the list although they are live (a list cut short). */
 const hidden = new Set<string>();
 let server: http.Server;
@@ -28,6 +31,15 @@ before(async () => {
       res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (url.pathname === '/api/v2/platform/speech/v1/calls') {
+      listTimes.push(Date.now());
+      if (listDelayMs > 0) {
+        const wait = listDelayMs;
+        setTimeout(() => {
+          const rows = [...calls].filter(([, st]) => st === 'active').map(([id, status]) => ({ id, status }));
+          send(200, { data: rows });
+        }, wait);
+        return;
+      }
       if (listFails > 0) {
         listFails--;
         return send(503, { detail: 'busy' });
@@ -61,6 +73,8 @@ beforeEach(() => {
   requests.length = 0;
   hidden.clear();
   listFails = 0;
+  listDelayMs = 0;
+  listTimes.length = 0;
 });
 
 describe('call watcher', () => {
@@ -78,6 +92,26 @@ describe('call watcher', () => {
     assert.equal(reads, 20, 'each ended call read exactly once');
     // ~650 ms of watching at a 100 ms interval: a handful of lists for all 20 calls, not 20 reads per tick.
     assert.ok(lists >= 2 && lists <= 12, `about one list per interval for all 20 calls, got ${lists}`);
+  });
+
+  test('lists start one interval apart, however long each takes to answer (its latency is not added to each end)', async () => {
+    const watcher = new CallWatcher(client, { minIntervalMs: 500 });
+    listDelayMs = 400;
+    calls.set('slow', 'active');
+    const p = watcher.watch('slow');
+    await delay(3_200);
+    calls.set('slow', 'connected');
+    await p;
+    watcher.close();
+    const gaps = listTimes.slice(1).map((t, i) => t - listTimes[i]!);
+    assert.ok(gaps.length >= 4, `lists: ${gaps.length + 1}`);
+    assert.ok(
+      gaps.every((g) => g >= 480),
+      `never two lists within one interval: ${gaps.join(', ')}`,
+    );
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+    // End to start, each gap would be the interval plus the list's 400 ms.
+    assert.ok(median < 700, `lists one interval apart, not interval + latency: ${gaps.join(', ')}`);
   });
 
   test('a call missing from a cut-short list is read, found live, and kept watching', async () => {

@@ -100,7 +100,11 @@ describe('a campaign grants permits from its share', () => {
     const g = grant(p, req(1), T0, null)!;
     dialed(p, g.id, T0 + 50_000); // the create was retried: it landed 50 s after the grant, before its dialBy
     prune(p, T0 + lease + 1, lease);
-    assert.equal(grant(p, req(2), T0 + lease + 1, null), null, 'a lease after the grant the call may be live');
+    assert.equal(
+      grant(p, req(2), T0 + lease + 1, null),
+      null,
+      'a lease after the grant the call may be live',
+    );
     prune(p, T0 + 50_000 + lease + 1, lease);
     assert.ok(grant(p, req(3), T0 + 50_000 + lease + 1, null), 'a lease after the dial the slot is free');
     // Never reported dialed: counted from its dialBy, the latest the dial can have been.

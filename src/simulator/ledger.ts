@@ -69,6 +69,7 @@ export class LedgerBook {
         created_at: new Date(d.createdMs).toISOString(),
         status: this.status(d),
         end_reason: d.endReason,
+        ended_at: d.endedMs === null ? null : new Date(d.endedMs).toISOString(),
       })),
       duplicates: [...groups.values()].filter((g) => g.call_ids.length > 1),
       violations: this.violations.map((v) => ({ ...v })),

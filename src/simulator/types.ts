@@ -143,6 +143,8 @@ export interface LedgerDial {
   /** Unpod's status word, in the configured vocabulary. */
   status: string;
   end_reason: string | null;
+  /** When the call ended (null: still live). From created_at to here the call is in Unpod's hands. */
+  ended_at: string | null;
 }
 
 export type ViolationKind = 'calls_per_minute' | 'tasks_per_day' | 'concurrency';

@@ -8,7 +8,10 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { taskReportsSignal, type TaskReport } from '../../workflows/definitions';
 
 export interface MailboxOptions {
-  /** How long reports gather before they are sent (ms). Default 250: at most 4 signals a second per worker. */
+  /**
+   * Least time between two signals to one campaign (ms). Default 250: at most 4 signals a second per worker. A
+   * report posted when none was sent for that long goes at once; later ones gather until the interval is up.
+   */
   flushMs?: number;
   /** Most reports in one signal (the rest go in the next one at once). Default 500. */
   maxBatch?: number;
@@ -26,6 +29,8 @@ export class CampaignMailbox {
   readonly #maxBatch: number;
   readonly #log: NonNullable<MailboxOptions['log']>;
   readonly #boxes = new Map<string, { pending: Pending[]; timer: NodeJS.Timeout | undefined }>();
+  /** When each campaign was last sent a signal (entries older than the interval are dropped). */
+  readonly #sentAt = new Map<string, number>();
   readonly stats = { posted: 0, signals: 0, failures: 0 };
 
   constructor(client: Client, o: MailboxOptions = {}) {
@@ -45,7 +50,13 @@ export class CampaignMailbox {
         this.#boxes.set(campaignWorkflowId, box);
       }
       box.pending.push({ reports, done: { resolve, reject } });
-      box.timer ??= setTimeout(() => void this.#flush(campaignWorkflowId), this.#flushMs);
+      // A freed slot's report should not wait out an interval nobody used: the delay is only what keeps the
+      // campaign at one signal per interval. (0 still lets the reports of this tick go together.)
+      const wait = Math.max(
+        0,
+        (this.#sentAt.get(campaignWorkflowId) ?? -Infinity) + this.#flushMs - Date.now(),
+      );
+      box.timer ??= setTimeout(() => void this.#flush(campaignWorkflowId), wait);
     });
   }
 
@@ -65,6 +76,10 @@ export class CampaignMailbox {
     }
     if (box.pending.length === 0) this.#boxes.delete(id);
     else box.timer = setTimeout(() => void this.#flush(id), 0);
+    const now = Date.now();
+    this.#sentAt.set(id, now);
+    for (const [k, at] of this.#sentAt)
+      if (now - at >= this.#flushMs && !this.#boxes.has(k)) this.#sentAt.delete(k);
     try {
       this.stats.signals++;
       await this.#client.workflow.getHandle(id).signal(

@@ -48,6 +48,8 @@ export class CallWatcher {
   #running = false;
   #failures = 0;
   #closed = false;
+  /** When the last list was sent: lists start one interval apart, however long each took. */
+  #listedAt = -Infinity;
   readonly stats: WatcherStats = { watched: 0, lists: 0, reads: 0, listFailures: 0 };
 
   constructor(unpod: UnpodClient, o: CallWatcherOptions = {}) {
@@ -124,10 +126,14 @@ export class CallWatcher {
 
   #schedule(): void {
     if (this.#closed || this.#timer || this.#running || this.#calls.size === 0) return;
+    // Counted from the last list's start, not its end: the list's own latency is not added to every end's delay.
+    // After failures, the back-off counts from now.
+    const wait =
+      this.#failures === 0 ? Math.max(0, this.#listedAt + this.#interval() - Date.now()) : this.#interval();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#tick();
-    }, this.#interval());
+    }, wait);
     this.#timer.unref?.();
   }
 
@@ -136,6 +142,7 @@ export class CallWatcher {
     this.#running = true;
     try {
       const sentAt = Date.now();
+      this.#listedAt = sentAt;
       let live: Set<string>;
       try {
         const rows = await this.#unpod.calls.listInFlight(this.#singlePipe());
