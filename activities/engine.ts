@@ -32,19 +32,27 @@ const START_CONCURRENCY = 25;
 export function createEngineActivities({
   temporal,
   mailbox,
+  eagerStarter,
 }: {
   temporal: Client;
   mailbox: CampaignMailbox;
+  /** Starts tasks eagerly (a client on the worker's own NativeConnection); else `temporal` starts them. */
+  eagerStarter?: Client;
 }) {
+  const starter = eagerStarter ?? temporal;
   return {
     /**
      * Starts task workflows (their search attributes set at start, so a task needs no command for them). One
      * already started counts as started: a retry of this activity after a partial success starts the rest.
      */
-    async startTasks({ tasks }: StartTasksInput): Promise<{ started: number; already: number }> {
+    async startTasks({
+      tasks,
+    }: StartTasksInput): Promise<{ started: number; already: number; eagerly: number }> {
       const taskQueue = activityInfo().taskQueue;
       let started = 0;
       let already = 0;
+      let eagerly = 0; // recorded in the campaign's history with the result: how many the server handed over
+
       const queue = [...tasks];
       await Promise.all(
         Array.from({ length: Math.min(START_CONCURRENCY, queue.length) }, async () => {
@@ -57,8 +65,12 @@ export function createEngineActivities({
             ];
             attrs.push(...contactNameAttribute(c.name));
             try {
-              await temporal.workflow.start(callTaskWorkflow, {
+              const handle = await starter.workflow.start(callTaskWorkflow, {
                 workflowId: t.workflowId,
+                // The first workflow task (its dial, for a task started with a permit) comes back in the start's
+                // answer to this worker; the server falls back to matching when it cannot (another task queue,
+                // no free slot, or a server without it).
+                ...(eagerStarter ? { requestEagerStart: true } : {}),
                 // A retried chunk meets tasks its dead first attempt started; some may have called and ENDED since.
                 // The default (allow a duplicate of a closed run) would start and dial those a second time.
                 workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -67,6 +79,7 @@ export function createEngineActivities({
                 typedSearchAttributes: attrs,
               });
               started++;
+              if (handle.eagerlyStarted) eagerly++;
             } catch (err) {
               if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
               already++;
@@ -75,7 +88,7 @@ export function createEngineActivities({
           }
         }),
       );
-      return { started, already };
+      return { started, already, eagerly };
     },
 
     /** A task's reports to its campaign, batched with other tasks' (a local activity: no history of its own). */

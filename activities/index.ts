@@ -38,6 +38,12 @@ export interface ActivityDeps {
   outbound?: OutboundOptions;
   /** The worker's mailbox to campaigns (batched task reports); one is made over `temporal` when not given. */
   mailbox?: CampaignMailbox;
+  /**
+   * A client on the worker's own NativeConnection: tasks are started with it eagerly (the server hands their
+   * first workflow task to this worker in the start's answer, instead of through matching). Unset: `temporal`
+   * starts them the usual way.
+   */
+  eagerStarter?: Client;
 }
 
 export function createActivities({
@@ -48,10 +54,11 @@ export function createActivities({
   callbackSigningSecret,
   outbound,
   mailbox = new CampaignMailbox(temporal),
+  eagerStarter,
 }: ActivityDeps) {
   return {
     ...createCallActivities({ unpod, watcher: watcher ?? new CallWatcher(unpod), landingDelayMs, mailbox }),
-    ...createEngineActivities({ temporal, mailbox }),
+    ...createEngineActivities({ temporal, mailbox, eagerStarter }),
     ...createCallbackActivities({ temporal, signingSecret: callbackSigningSecret, outbound }),
     ...createSourceActivities({ temporal, outbound }),
     /**

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { getProgress, listTasks, tasksQuery, toExportRow } from '../src/campaign/run-queries';
 import { deliverBatches, startRun } from '../src/campaign/start-run';
 import { cancelSignal, pauseSignal, resumeSignal } from '../workflows/definitions';
@@ -164,6 +165,24 @@ describe('campaign engine', () => {
     await handle.signal(resumeSignal);
     const end = await waitForEnd(stack, runId);
     assert.equal(end.counts.completed, contacts.length);
+  });
+
+  it("starts tasks eagerly: the server hands a new task's first workflow task to the worker that started it", async () => {
+    const contacts = Array.from({ length: 12 }, (_, i) => contact(num('05', String(30 + i)), i + 2));
+    const runId = await stack.run(contacts, { window: 12 });
+    const p = await waitForEnd(stack, runId);
+    assert.equal(p.counts.completed, contacts.length);
+    // What each startTasks returned is in the campaign's history.
+    const history = await stack.env.client.workflow.getHandle(campaignWorkflowId(runId)).fetchHistory();
+    const results = (history.events ?? [])
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+      .filter((x) => x !== undefined && x !== null)
+      .map((x) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(x))
+      .filter((r) => typeof r?.['eagerly'] === 'number') as { started: number; eagerly: number }[];
+    const started = results.reduce((a, r) => a + r.started, 0);
+    const eagerly = results.reduce((a, r) => a + r.eagerly, 0);
+    assert.equal(started, contacts.length);
+    assert.ok(eagerly > 0, `none of ${started} was started eagerly`);
   });
 
   it('cancels: no new dials, calls in progress hung up, the rest counted canceled', async () => {

@@ -1,7 +1,7 @@
 /**
  * The worker: registers the workflows and the activities over a real Unpod client and Temporal client.
  */
-import { type Client, Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import {
   type ActivityInterceptorsFactory,
   bundleWorkflowCode,
@@ -74,6 +74,9 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities({
       unpod: o.unpod,
       temporal: o.client,
+      // Eager start needs the starter and the worker on one NativeConnection (the SDK refuses it otherwise).
+      // (The project uses the default data converter, so this client encodes as `client` does.)
+      eagerStarter: new Client({ connection: o.connection, namespace: o.namespace }),
       watcher: o.watcher,
       landingDelayMs: o.landingDelayMs,
       callbackSigningSecret: o.callbackSigningSecret,
