@@ -241,6 +241,32 @@ describe('the account splits its limits into shares', () => {
     assert.equal(later.slots, 10);
   });
 
+  it('a limiter started anew lets each run keep the share it was given while it settles, and no more', () => {
+    // The lost limiter gave A 6 slots and 40 calls a minute, B 4 and 20. Each still holds fewer.
+    const s = initialShares(limits({ concurrency: 10, callsPerMinute: 60 }), T0 + 35_000);
+    hear(s, demand('A', { held: 2, tokens: 5, allocSlots: 6, allocRate: 40, seenSeq: 7 }), T0);
+    hear(s, demand('B', { held: 1, tokens: 3, allocSlots: 4, allocRate: 20, seenSeq: 9 }), T0);
+    const out = allocate(s, T0, { keepWhileSettling: true });
+    const a = out.find((x) => x.to === 'campaign-A')!.alloc;
+    const b = out.find((x) => x.to === 'campaign-B')!.alloc;
+    assert.deepEqual(
+      [a.slots, a.rate, b.slots, b.rate],
+      [6, 40, 4, 20],
+      'each keeps what it had: none stops',
+    );
+    assert.ok(committed(s).slots <= 10 && committed(s).rate <= 60, 'nothing over-committed');
+    // A third run heard of while settling gets nothing the others may still use.
+    hear(s, demand('C'), T0 + 1_000);
+    const c = allocate(s, T0 + 1_000, { keepWhileSettling: true }).find((x) => x.to === 'campaign-C');
+    assert.ok(!c || (c.alloc.slots === 0 && c.alloc.rate === 0), JSON.stringify(c));
+    assert.ok(committed(s).slots <= 10 && committed(s).rate <= 60);
+    // Without it (a limiter from before the patch), a run kept only what it held, and no rate: it stopped.
+    const old = initialShares(limits({ concurrency: 10, callsPerMinute: 60 }), T0 + 35_000);
+    hear(old, demand('A', { held: 2, tokens: 5, allocSlots: 6, allocRate: 40, seenSeq: 7 }), T0);
+    const was = sent(old, T0)['campaign-A']!;
+    assert.deepEqual([was.slots, was.rate], [2, 0]);
+  });
+
   it('hands tasks/day out in quotas, never more than the plan in all', () => {
     const s = initialShares(limits({ tasksPerDay: 50, dayMs: 86_400_000 }));
     hear(s, demand('A', { dayWants: 40 }), T0);

@@ -55,6 +55,8 @@ export const LEAN_LIMITER_PATCH = 'lean-limiter';
 export const LIMITER_MEMO_PATCH = 'lean-limiter-memo';
 /** The patch that carries a 0.2 limiter's `told` across continue-as-new (after 0.3.1). */
 export const LIMITER_TOLD_PATCH = 'limiter-told-carried';
+/** The patch under which a limiter started anew lets each run keep its share while it settles (after 0.3.1). */
+export const SETTLE_KEEPS_PATCH = 'settle-keeps-share';
 const VIEW_MEMO_MS = 2_000;
 
 export async function accountLimiterWorkflow(input: LimiterInput): Promise<void> {
@@ -157,7 +159,9 @@ async function sharesLimiter(input: LimiterInput): Promise<void> {
 
   for (;;) {
     dirty = false;
-    for (const { to, alloc } of allocate(s, Date.now())) {
+    // Asked only while settling: a limiter that never settles records no marker.
+    const keepWhileSettling = Date.now() < s.settleUntil && patched(SETTLE_KEEPS_PATCH);
+    for (const { to, alloc } of allocate(s, Date.now(), { keepWhileSettling })) {
       const p = getExternalWorkflowHandle(to)
         .signal(shareAllocationSignal, alloc)
         .catch((err: unknown) => log.warn('could not send a share', { to, error: String(err) }));

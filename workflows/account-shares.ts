@@ -181,8 +181,18 @@ function keepLeftover(total: number, current: number[], fill: number[]): number[
   });
 }
 
-/** Computes every campaign's share and returns the allocations to send (those that changed). */
-export function allocate(s: ShareState, now: number): { to: string; alloc: ShareAllocation }[] {
+/**
+ * Computes every campaign's share and returns the allocations to send (those that changed). `keepWhileSettling`
+ * (limiters that recorded the `settle-keeps-share` patch): while a limiter started anew settles, each run keeps the share it
+ * says the lost limiter gave it. Those shares summed to no more than the plan, and a run not yet heard from still
+ * uses its own. Before, a run kept only the slots it held and no rate at all, so every run of the account stopped
+ * dialing until the settling ended (35 s).
+ */
+export function allocate(
+  s: ShareState,
+  now: number,
+  o: { keepWhileSettling?: boolean } = {},
+): { to: string; alloc: ShareAllocation }[] {
   const l = s.limits;
   for (const c of s.campaigns.filter((x) => now - x.lastHeard > SILENT_CAMPAIGN_MS)) {
     s.stats.dropped++;
@@ -216,7 +226,9 @@ export function allocate(s: ShareState, now: number): { to: string; alloc: Share
   );
 
   const changed = new Set<ShareEntry>();
+  const keeps = settling && o.keepWhileSettling === true;
   cs.forEach((c, i) => {
+    if (keeps) return; // no cuts while settling either: each keeps what it had
     if (slotTarget[i]! < c.slots) {
       c.usableSlots = Math.max(c.usableSlots, c.slots);
       c.slots = slotTarget[i]!;
@@ -233,7 +245,11 @@ export function allocate(s: ShareState, now: number): { to: string; alloc: Share
     cs.reduce((a, c) => a + Math.max(c.rate, c.usableRate), 0) + s.returns.reduce((a, [n]) => a + n, 0);
   cs.forEach((c, i) => {
     // Growing only into what is free: the campaign's own committed part plus the account's unused rest.
-    const slotCeiling = settling ? Math.max(c.slots, c.held) : slotTarget[i]!;
+    const slotCeiling = keeps
+      ? Math.max(c.slots, c.held, c.usableSlots)
+      : settling
+        ? Math.max(c.slots, c.held)
+        : slotTarget[i]!;
     if (slotCeiling > c.slots) {
       const mine = Math.max(c.slots, c.held, c.usableSlots);
       const next = Math.min(slotCeiling, mine + Math.max(0, capacity(l) - committedSlots()));
@@ -243,7 +259,7 @@ export function allocate(s: ShareState, now: number): { to: string; alloc: Share
         changed.add(c);
       }
     }
-    const rateCeiling = settling ? c.rate : rateTarget[i]!;
+    const rateCeiling = keeps ? Math.max(c.rate, c.usableRate) : settling ? c.rate : rateTarget[i]!;
     if (rateCeiling > c.rate) {
       const mine = Math.max(c.rate, c.usableRate);
       const next = Math.min(rateCeiling, mine + Math.max(0, l.callsPerMinute - committedRate()));
