@@ -52,7 +52,6 @@ export function createEngineActivities({
       let started = 0;
       let already = 0;
       let eagerly = 0; // recorded in the campaign's history with the result: how many the server handed over
-
       const queue = [...tasks];
       await Promise.all(
         Array.from({ length: Math.min(START_CONCURRENCY, queue.length) }, async () => {

@@ -182,11 +182,12 @@ function keepLeftover(total: number, current: number[], fill: number[]): number[
 }
 
 /**
- * Computes every campaign's share and returns the allocations to send (those that changed). `keepWhileSettling`
- * (limiters that recorded the `settle-keeps-share` patch): while a limiter started anew settles, each run keeps the share it
- * says the lost limiter gave it. Those shares summed to no more than the plan, and a run not yet heard from still
- * uses its own. Before, a run kept only the slots it held and no rate at all, so every run of the account stopped
- * dialing until the settling ended (35 s).
+ * Computes every campaign's share and returns the allocations to send (those that changed).
+ *
+ * `keepWhileSettling` (limiters that recorded the `settle-keeps-share` patch): while a limiter started anew
+ * settles, each run keeps the share it says the lost limiter gave it. Those shares summed to no more than the
+ * plan, and a run not yet heard from still uses its own. Before, a run kept only the slots it held and no rate at
+ * all, so every run of the account stopped dialing until the settling ended (35 s).
  */
 export function allocate(
   s: ShareState,
