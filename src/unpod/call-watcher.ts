@@ -69,6 +69,9 @@ export class CallWatcher {
   ): Promise<UnpodCall> {
     if (this.#closed) return Promise.reject(new Error('call watcher is closed'));
     return new Promise<UnpodCall>((resolve, reject) => {
+      // A watcher that watched nothing lists first one interval after this call (a call just placed is live): as
+      // before, and what lets an agent's push come first.
+      if (this.#calls.size === 0) this.#listedAt = Date.now();
       let w = this.#calls.get(callId);
       if (!w) {
         w = {
